@@ -1,0 +1,306 @@
+//! The engine: validated request → facts → one rule module per report section → report.
+//!
+//! Each rule module is a pure function of the facts that writes its section and records, in
+//! [`Out`], the alerts, recommendations, explanation entries, missing inputs and assumptions it
+//! produced. The engine gathers them; the report lists every fired recommendation with its
+//! evidence from the knowledge base.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+use crate::facts::Facts;
+use crate::knowledge::Knowledge;
+use crate::report::{
+    Alert, AssessmentReport, Explanation, InputAssumed, Outcome, Recommendation, Severity, Workup,
+};
+use crate::rules;
+use crate::validate::ValidRequest;
+
+pub const ENGINE_VERSION: &str = concat!("ovcf-core ", env!("CARGO_PKG_VERSION"));
+
+/// What the rules fire, gathered across sections.
+#[derive(Default)]
+pub struct Out {
+    alerts: BTreeMap<&'static str, (Severity, Vec<(&'static str, String)>, Vec<&'static str>)>,
+    recommendations: BTreeSet<&'static str>,
+    pub explanation: Vec<Explanation>,
+    missing: Vec<String>,
+    assumed: Vec<InputAssumed>,
+    /// Work-up items fired by any rule (rule 0.7: whichever rule sets the plan).
+    pub workup: BTreeSet<Workup>,
+}
+
+/// A list of facts for an explanation entry.
+pub type FactList<'a> = &'a [(&'a str, Value)];
+
+impl Out {
+    /// Raises an alert; one per code, kept at the highest severity that fired (rule 0.7).
+    pub fn alert(
+        &mut self,
+        code: &'static str,
+        severity: Severity,
+        params: Vec<(&'static str, String)>,
+    ) {
+        self.alert_with(code, severity, params, &[]);
+    }
+
+    /// As [`Out::alert`], naming recommendations beyond the alert's defaults.
+    pub fn alert_with(
+        &mut self,
+        code: &'static str,
+        severity: Severity,
+        params: Vec<(&'static str, String)>,
+        recommendation_ids: &[&'static str],
+    ) {
+        for id in recommendation_ids {
+            self.recommendations.insert(id);
+        }
+        match self.alerts.get_mut(code) {
+            Some(existing) if existing.0 >= severity => {
+                existing.2.extend_from_slice(recommendation_ids);
+            }
+            Some(existing) => {
+                existing.0 = severity;
+                existing.1 = params;
+                existing.2.extend_from_slice(recommendation_ids);
+            }
+            None => {
+                self.alerts
+                    .insert(code, (severity, params, recommendation_ids.to_vec()));
+            }
+        }
+    }
+
+    pub fn has_alert(&self, code: &str) -> bool {
+        self.alerts.contains_key(code)
+    }
+
+    pub fn recommend(&mut self, id: &'static str) {
+        self.recommendations.insert(id);
+    }
+
+    pub fn explain(
+        &mut self,
+        decision: impl Into<String>,
+        rule: &str,
+        facts: FactList<'_>,
+        outcome: Outcome,
+        value: Option<Value>,
+    ) {
+        self.explanation.push(Explanation {
+            decision: decision.into(),
+            rule: rule.to_owned(),
+            facts: facts
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), v.clone()))
+                .collect(),
+            outcome,
+            value,
+        });
+    }
+
+    pub fn missing(&mut self, path: String) {
+        if !self.missing.contains(&path) {
+            self.missing.push(path);
+        }
+    }
+
+    pub fn assume(&mut self, path: impl Into<String>, assumption: impl Into<String>) {
+        let path = path.into();
+        if !self.assumed.iter().any(|a| a.path == path) {
+            self.assumed.push(InputAssumed {
+                path,
+                assumption: assumption.into(),
+            });
+        }
+    }
+}
+
+/// Engine failures that are not the caller's input (the input was validated already).
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Knowledge(#[from] &'static crate::knowledge::KnowledgeError),
+    #[error("knowledge base lacks {kind} {id:?} that the rules use")]
+    UnknownId { kind: &'static str, id: String },
+}
+
+/// Runs every rule on a validated request.
+pub fn assess_valid(valid: &ValidRequest) -> Result<AssessmentReport, EngineError> {
+    let k = Knowledge::embedded()?;
+    let facts = Facts::derive(valid, &k.thresholds);
+    let mut out = Out::default();
+    assumptions(&facts, &mut out);
+
+    let mut fractures = rules::diagnosis::fractures(&facts, &mut out);
+    let bone_density = rules::diagnosis::bone_density(&facts, &mut out);
+    let mut treatment = rules::treatment::plan(&facts, &mut fractures, &mut out);
+    let pharmacotherapy = rules::pharmacotherapy::plan(&facts, &mut out);
+    let procedure_checks = rules::procedure::checks(&facts, &mut out);
+    let risks = rules::risks::assess(
+        &facts,
+        &fractures,
+        &treatment,
+        &pharmacotherapy,
+        k,
+        &mut out,
+    );
+    rules::treatment::techniques(&facts, &mut treatment, &risks, &mut out);
+    let perioperative = rules::perioperative::plan(&facts, &treatment, &mut out);
+    let follow_up = rules::follow_up::schedule(
+        &facts,
+        &treatment,
+        &pharmacotherapy,
+        &bone_density,
+        &mut out,
+    );
+
+    treatment.missing = std::mem::take(&mut out.missing);
+    let alerts = gather_alerts(k, &out)?;
+    let recommendations = gather_recommendations(k, &out)?;
+
+    Ok(AssessmentReport {
+        engine_version: ENGINE_VERSION.to_owned(),
+        knowledge_version: k.version.clone(),
+        as_of: facts.as_of,
+        phase: serde_json::to_value(facts.phase)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default(),
+        fractures,
+        bone_density,
+        treatment,
+        perioperative,
+        pharmacotherapy,
+        risks,
+        follow_up,
+        procedure_checks,
+        risk_tools: facts.req.risk_tools.clone(),
+        alerts,
+        recommendations,
+        explanation: out.explanation,
+        inputs_assumed: out.assumed,
+    })
+}
+
+/// Rule 0.5 and friends: record every default the engine applied to an absent optional input.
+fn assumptions(f: &Facts<'_>, out: &mut Out) {
+    let p = &f.req.patient;
+    if f.req.as_of.is_none() {
+        out.assume("as_of", format!("today's date {} used", f.as_of));
+    }
+    if f.req.phase.is_none() {
+        out.assume("phase", "initial");
+    }
+    if p.comorbidities.is_none() {
+        out.assume("patient.comorbidities", "none reported");
+    }
+    if f.tolerance_derived {
+        out.assume(
+            "patient.surgical_tolerance",
+            format!(
+                "derived from ASA class and major comorbidities: {}",
+                if f.tolerance == crate::request::SurgicalTolerance::Poor {
+                    "poor"
+                } else {
+                    "good"
+                }
+            ),
+        );
+    }
+    if p.adherence.is_none() {
+        out.assume("patient.adherence", "unknown (treated as not good)");
+    }
+    if p.prior_fragility_fractures.is_none() {
+        out.assume(
+            "patient.prior_fragility_fractures",
+            format!("{} (rule 10.16)", f.prior_fragility),
+        );
+    }
+    if p.prior_vertebral_fractures.is_none() {
+        out.assume("patient.prior_vertebral_fractures", "0");
+    }
+    if p.nonunion_risk.is_none() {
+        out.assume(
+            "patient.nonunion_risk",
+            format!(
+                "derived from diabetes, smoking and glucocorticoid use: {}",
+                f.nonunion_risk
+            ),
+        );
+    }
+    for fr in &f.fractures {
+        if !fr.wall_given {
+            out.assume(fr.path("posterior_wall"), "treated as unknown");
+        }
+    }
+}
+
+fn gather_alerts(k: &Knowledge, out: &Out) -> Result<Vec<Alert>, EngineError> {
+    let mut alerts = Vec::with_capacity(out.alerts.len());
+    for (code, (severity, params, extra)) in &out.alerts {
+        let def = k.alert(code).ok_or_else(|| EngineError::UnknownId {
+            kind: "alert",
+            id: (*code).to_owned(),
+        })?;
+        let mut ids: Vec<String> = def.recommendations.clone();
+        for id in extra {
+            if !ids.iter().any(|x| x == id) {
+                ids.push((*id).to_owned());
+            }
+        }
+        alerts.push(Alert {
+            code: (*code).to_owned(),
+            severity: *severity,
+            message: def.message(params),
+            recommendation_ids: ids,
+        });
+    }
+    alerts.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.code.cmp(&b.code))
+    });
+    Ok(alerts)
+}
+
+fn gather_recommendations(k: &Knowledge, out: &Out) -> Result<Vec<Recommendation>, EngineError> {
+    let mut ids: BTreeSet<&str> = out.recommendations.iter().copied().collect();
+    for (code, _) in out.alerts.iter() {
+        if let Some(def) = k.alert(code) {
+            ids.extend(def.recommendations.iter().map(String::as_str));
+        }
+    }
+    let mut recs = Vec::with_capacity(ids.len());
+    for id in ids {
+        let def = k.recommendation(id).ok_or_else(|| EngineError::UnknownId {
+            kind: "recommendation",
+            id: id.to_owned(),
+        })?;
+        recs.push(Recommendation {
+            id: def.id.clone(),
+            text: crate::report::Text {
+                zh: def.zh.clone(),
+                en: def.en.clone(),
+            },
+            quality: def.quality,
+            strength: def.strength,
+            sources: def.sources.clone(),
+            conflicting_evidence: def
+                .conflicting_evidence
+                .iter()
+                .map(|c| crate::report::ConflictingEvidence {
+                    summary: crate::report::Text {
+                        zh: c.zh.clone(),
+                        en: c.en.clone(),
+                    },
+                    sources: c.sources.clone(),
+                })
+                .collect(),
+            provisional: def.provisional,
+        });
+    }
+    recs.sort_by_key(|r| k.recommendation_rank(&r.id));
+    Ok(recs)
+}

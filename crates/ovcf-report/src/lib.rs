@@ -1,0 +1,95 @@
+//! Renders an [`AssessmentReport`] for the clinician: plain text ([`render_text`]) and one
+//! self-contained printable HTML page ([`render_html`]), in Chinese or English.
+//!
+//! The report reads like a consultation note: alerts first, then diagnosis, bone density, the plan
+//! with its reasons, perioperative orders, the drug plan, risks, the follow-up calendar, procedure
+//! checks, external risk tools, recommendations with their evidence grades, references, the
+//! decision trace (with `explain`) and the inputs the engine assumed.
+//!
+//! Every word not already bilingual in the report comes from the single i18n catalogue
+//! `knowledge/i18n.toml` through [`t`]; enumeration values are looked up by their contract code
+//! (`plan.kyphoplasty`, `drug.denosumab`, …). A key the catalogue lacks shows as the key itself,
+//! never a panic, and the tests fail on it. Factor codes are an open set: an unknown code shows as
+//! the code.
+//!
+//! Architecture: `doc` turns the report into a language-resolved document (sections of blocks);
+//! `text` and `html` only lay that document out, so both formats always carry the same content.
+
+mod doc;
+mod html;
+mod i18n;
+mod text;
+
+use std::fmt;
+use std::str::FromStr;
+
+use ovcf_core::report::AssessmentReport;
+
+pub use i18n::t;
+
+/// Report language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Lang {
+    /// Simplified Chinese (the default).
+    #[default]
+    Zh,
+    /// English.
+    En,
+}
+
+impl Lang {
+    /// The code accepted by [`FromStr`]: `zh` or `en`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh",
+            Lang::En => "en",
+        }
+    }
+}
+
+impl fmt::Display for Lang {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A language code other than `zh` or `en`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown language {0:?}: expected `zh` or `en`")]
+pub struct ParseLangError(pub String);
+
+impl FromStr for Lang {
+    type Err = ParseLangError;
+
+    fn from_str(s: &str) -> Result<Lang, ParseLangError> {
+        match s {
+            "zh" => Ok(Lang::Zh),
+            "en" => Ok(Lang::En),
+            other => Err(ParseLangError(other.to_owned())),
+        }
+    }
+}
+
+/// How to render a report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RenderOptions {
+    pub lang: Lang,
+    /// Adds the decision trace ("Why / 决策依据"), as `--explain` does.
+    pub explain: bool,
+}
+
+/// The report as a plain-text consultation note.
+pub fn render_text(report: &AssessmentReport, opts: &RenderOptions) -> String {
+    text::render(&doc::build(report, opts))
+}
+
+/// The report as one self-contained, printable HTML page (inline CSS, no scripts, no external
+/// resources).
+pub fn render_html(report: &AssessmentReport, opts: &RenderOptions) -> String {
+    html::render(&doc::build(report, opts))
+}
+
+#[cfg(test)]
+mod fixtures;
+#[cfg(test)]
+mod tests;
