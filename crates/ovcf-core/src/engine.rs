@@ -19,10 +19,16 @@ use crate::validate::ValidRequest;
 
 pub const ENGINE_VERSION: &str = concat!("ovcf-core ", env!("CARGO_PKG_VERSION"));
 
+/// Placeholder values of an alert text.
+pub type AlertParams = Vec<(&'static str, String)>;
+
+/// A fired alert: its severity, text parameters and the recommendations it names.
+type FiredAlert = (Severity, AlertParams, Vec<&'static str>);
+
 /// What the rules fire, gathered across sections.
 #[derive(Default)]
 pub struct Out {
-    alerts: BTreeMap<&'static str, (Severity, Vec<(&'static str, String)>, Vec<&'static str>)>,
+    alerts: BTreeMap<&'static str, FiredAlert>,
     recommendations: BTreeSet<&'static str>,
     pub explanation: Vec<Explanation>,
     missing: Vec<String>,

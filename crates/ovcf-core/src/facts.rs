@@ -185,10 +185,10 @@ fn fracture_facts(
         };
         if let Some((fraction, mm)) = computed {
             let pct = round1((100.0 * fraction).max(0.0));
-            if let Some(given) = f.height_loss_pct {
-                if (given - pct).abs() > th.morphometry_disagreement_pct.value {
-                    loss_disagreement = Some((pct, given));
-                }
+            if let Some(given) = f.height_loss_pct
+                && (given - pct).abs() > th.morphometry_disagreement_pct.value
+            {
+                loss_disagreement = Some((pct, given));
             }
             loss = Some(pct);
             loss_mm = Some(round1(mm.max(0.0)));

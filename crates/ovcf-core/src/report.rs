@@ -245,6 +245,7 @@ pub enum Workup {
     Mri,
     Ct,
     Biopsy,
+    #[serde(rename = "qct_or_3d_dxa")]
     QctOr3dDxa,
     OncologyWorkup,
 }

@@ -381,27 +381,27 @@ fn cross_field_errors(r: &AssessmentRequest, as_of: Date) -> Vec<FieldError> {
         }
     }
     let p = &r.patient;
-    if let (Some(v), Some(all)) = (p.prior_vertebral_fractures, p.prior_fragility_fractures) {
-        if v > all {
-            err(
-                "patient.prior_vertebral_fractures".into(),
-                format!(
-                    "{v} exceeds patient.prior_fragility_fractures ({all}); accepted: at most the number of prior fragility fractures (vertebral ones are among them)"
-                ),
-            );
-        }
+    if let (Some(v), Some(all)) = (p.prior_vertebral_fractures, p.prior_fragility_fractures)
+        && v > all
+    {
+        err(
+            "patient.prior_vertebral_fractures".into(),
+            format!(
+                "{v} exceeds patient.prior_fragility_fractures ({all}); accepted: at most the number of prior fragility fractures (vertebral ones are among them)"
+            ),
+        );
     }
     for (i, m) in r.medications.iter().enumerate() {
-        if let Some(end) = m.end {
-            if end < m.start {
-                err(
-                    format!("medications[{i}].end"),
-                    format!(
-                        "{end} is before start {}; accepted: a date on or after start",
-                        m.start
-                    ),
-                );
-            }
+        if let Some(end) = m.end
+            && end < m.start
+        {
+            err(
+                format!("medications[{i}].end"),
+                format!(
+                    "{end} is before start {}; accepted: a date on or after start",
+                    m.start
+                ),
+            );
         }
         if let Some(last) = m.last_dose {
             if last < m.start {
@@ -419,13 +419,13 @@ fn cross_field_errors(r: &AssessmentRequest, as_of: Date) -> Vec<FieldError> {
                     format!("{last} is after as_of {as_of}; accepted: a date on or before as_of"),
                 );
             }
-            if let Some(end) = m.end {
-                if last > end {
-                    err(
-                        format!("medications[{i}].last_dose"),
-                        format!("{last} is after end {end}; accepted: a date on or before end"),
-                    );
-                }
+            if let Some(end) = m.end
+                && last > end
+            {
+                err(
+                    format!("medications[{i}].last_dose"),
+                    format!("{last} is after end {end}; accepted: a date on or before end"),
+                );
             }
         }
     }

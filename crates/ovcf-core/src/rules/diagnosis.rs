@@ -335,29 +335,30 @@ pub fn bone_density(f: &Facts<'_>, out: &mut Out) -> BoneDensityFinding {
     let low_hu = f
         .ct_hu_usable
         .is_some_and(|hu| hu <= th.ct_hu_osteoporosis_likely_max.value);
-    if let Some(t) = lowest {
-        if t > th.dxa_osteoporosis_max_t.value && (confounders || low_hu) {
-            out.alert(
-                "dxa_may_be_falsely_normal",
-                Severity::Warning,
-                vec![("t_score", format!("{t:.1}"))],
-            );
-            out.recommend("bmd.dxa_falsely_normal");
-            if f.qct.is_none() {
-                out.workup.insert(Workup::QctOr3dDxa);
-            }
-            out.explain(
-                "alerts.dxa_may_be_falsely_normal",
-                "2.4",
-                &[
-                    ("lowest_t_score", json!(t)),
-                    ("dxa_confounders", json!(confounders)),
-                    ("ct_hu_l1_at_most_110", json!(low_hu)),
-                ],
-                Outcome::Applied,
-                None,
-            );
+    if let Some(t) = lowest
+        && t > th.dxa_osteoporosis_max_t.value
+        && (confounders || low_hu)
+    {
+        out.alert(
+            "dxa_may_be_falsely_normal",
+            Severity::Warning,
+            vec![("t_score", format!("{t:.1}"))],
+        );
+        out.recommend("bmd.dxa_falsely_normal");
+        if f.qct.is_none() {
+            out.workup.insert(Workup::QctOr3dDxa);
         }
+        out.explain(
+            "alerts.dxa_may_be_falsely_normal",
+            "2.4",
+            &[
+                ("lowest_t_score", json!(t)),
+                ("dxa_confounders", json!(confounders)),
+                ("ct_hu_l1_at_most_110", json!(low_hu)),
+            ],
+            Outcome::Applied,
+            None,
+        );
     }
     BoneDensityFinding {
         dxa_category,

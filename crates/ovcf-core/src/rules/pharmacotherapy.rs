@@ -384,12 +384,12 @@ pub fn plan(f: &Facts<'_>, out: &mut Out) -> Pharmacotherapy {
             deferred = Some(DeferredReason::PlannedTransition);
             start_date =
                 last_dose.map(|d| d.add_months(th.denosumab_transition_months.value as i32));
-            if let Some(sd) = start_date {
-                if sd <= f.as_of {
-                    start = StartTiming::Now;
-                    deferred = None;
-                    start_date = None;
-                }
+            if let Some(sd) = start_date
+                && sd <= f.as_of
+            {
+                start = StartTiming::Now;
+                deferred = None;
+                start_date = None;
             }
             out.recommend("drug.denosumab_transition");
         } else {

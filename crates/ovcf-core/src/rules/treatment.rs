@@ -13,6 +13,11 @@ use crate::request::{
     Comorbidity, Level, NeurologicalDeficit, PosteriorWall, Priority, SurgicalTolerance,
 };
 
+/// One rule of 3.2: its number, whether it holds, the plan it sets and the facts it read.
+type PlanStep<'a> = (&'a str, bool, Plan, Vec<(&'a str, Value)>);
+/// One branch of 3.2 #5: as [`PlanStep`], with the recommendation it fires.
+type ProcedureBranch<'a> = (&'a str, bool, Plan, &'static str, Vec<(&'a str, Value)>);
+
 /// Rule 3.1, first match wins.
 fn classify(f: &Facts<'_>, fr: &FractureFacts, out: &mut Out) -> FractureClass {
     let th = f.th;
@@ -20,20 +25,21 @@ fn classify(f: &Facts<'_>, fr: &FractureFacts, out: &mut Out) -> FractureClass {
         return FractureClass::Excluded;
     }
     let mut disqualifiers: Vec<(&str, Value)> = Vec::new();
-    if let Some(l) = fr.height_loss_pct {
-        if l <= th.conservative_max_height_loss_pct.value && !fr.crush_without_reference {
-            disqualifiers.push(("height_loss_pct", json!(l)));
-        }
+    if let Some(l) = fr.height_loss_pct
+        && l <= th.conservative_max_height_loss_pct.value
+        && !fr.crush_without_reference
+    {
+        disqualifiers.push(("height_loss_pct", json!(l)));
     }
-    if let Some(mm) = fr.height_loss_mm {
-        if mm <= th.conservative_max_abs_loss_mm.value {
-            disqualifiers.push(("height_loss_mm", json!(mm)));
-        }
+    if let Some(mm) = fr.height_loss_mm
+        && mm <= th.conservative_max_abs_loss_mm.value
+    {
+        disqualifiers.push(("height_loss_mm", json!(mm)));
     }
-    if let Some(v) = fr.vas {
-        if v < th.augmentation_min_vas.value {
-            disqualifiers.push(("pain_vas", json!(v)));
-        }
+    if let Some(v) = fr.vas
+        && v < th.augmentation_min_vas.value
+    {
+        disqualifiers.push(("pain_vas", json!(v)));
     }
     if fr.unhealed == Some(false) {
         disqualifiers.push(("healed", json!(true)));
@@ -197,7 +203,7 @@ pub fn plan(f: &Facts<'_>, findings: &mut [FractureFinding], out: &mut Out) -> T
         .map(|(fr, _)| *fr)
         .collect();
     let referral = deficit || !unstable.is_empty() || !retro_refer.is_empty();
-    let steps: [(&str, bool, Plan, Vec<(&str, Value)>); 5] = [
+    let steps: [PlanStep; 5] = [
         (
             "3.2#1",
             referral,
@@ -340,7 +346,7 @@ fn choose_procedure(f: &Facts<'_>, candidates: &[&FractureFacts], out: &mut Out)
             .is_some_and(|a| a >= th.pkp_kyphotic_angle_min_deg.value)
     });
     let alignment = priority == Some(Priority::AlignmentRestoration);
-    let branches: [(&str, bool, Plan, &'static str, Vec<(&str, Value)>); 4] = [
+    let branches: [ProcedureBranch; 4] = [
         (
             "3.2#5a",
             !wall_involved.is_empty(),
