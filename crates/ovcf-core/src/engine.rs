@@ -12,7 +12,8 @@ use serde_json::Value;
 use crate::facts::Facts;
 use crate::knowledge::Knowledge;
 use crate::report::{
-    Alert, AssessmentReport, Explanation, InputAssumed, Outcome, Recommendation, Severity, Workup,
+    Alert, AssessmentReport, Explanation, InputAssumed, Outcome, Recommendation, Severity, Text,
+    Workup,
 };
 use crate::rules;
 use crate::validate::ValidRequest;
@@ -38,7 +39,7 @@ pub struct Out {
 }
 
 /// A list of facts for an explanation entry.
-pub type FactList<'a> = &'a [(&'a str, Value)];
+pub type FactList<'a> = &'a [(&'static str, Value)];
 
 impl Out {
     /// Raises an alert; one per code, kept at the highest severity that fired (rule 0.7).
@@ -99,7 +100,7 @@ impl Out {
             rule: rule.to_owned(),
             facts: facts
                 .iter()
-                .map(|(k, v)| ((*k).to_owned(), v.clone()))
+                .map(|(k, v)| (std::borrow::Cow::Borrowed(*k), v.clone()))
                 .collect(),
             outcome,
             value,
@@ -243,7 +244,7 @@ fn assumptions(f: &Facts<'_>, out: &mut Out) {
     }
 }
 
-fn gather_alerts(k: &Knowledge, out: &Out) -> Result<Vec<Alert>, EngineError> {
+fn gather_alerts(k: &'static Knowledge, out: &Out) -> Result<Vec<Alert>, EngineError> {
     let mut alerts = Vec::with_capacity(out.alerts.len());
     for (code, (severity, params, extra)) in &out.alerts {
         let def = k.alert(code).ok_or_else(|| EngineError::UnknownId {
@@ -271,42 +272,51 @@ fn gather_alerts(k: &Knowledge, out: &Out) -> Result<Vec<Alert>, EngineError> {
     Ok(alerts)
 }
 
-fn gather_recommendations(k: &Knowledge, out: &Out) -> Result<Vec<Recommendation>, EngineError> {
+fn borrowed(ids: &'static [String]) -> Vec<crate::report::SourceId> {
+    ids.iter()
+        .map(|s| std::borrow::Cow::Borrowed(s.as_str()))
+        .collect()
+}
+
+fn gather_recommendations(
+    k: &'static Knowledge,
+    out: &Out,
+) -> Result<Vec<Recommendation>, EngineError> {
     let mut ids: BTreeSet<&str> = out.recommendations.iter().copied().collect();
     for (code, _) in out.alerts.iter() {
         if let Some(def) = k.alert(code) {
             ids.extend(def.recommendations.iter().map(String::as_str));
         }
     }
-    let mut recs = Vec::with_capacity(ids.len());
+    let mut ranked = Vec::with_capacity(ids.len());
     for id in ids {
-        let def = k.recommendation(id).ok_or_else(|| EngineError::UnknownId {
-            kind: "recommendation",
-            id: id.to_owned(),
-        })?;
-        recs.push(Recommendation {
+        let (rank, def) = k
+            .recommendation_ranked(id)
+            .ok_or_else(|| EngineError::UnknownId {
+                kind: "recommendation",
+                id: id.to_owned(),
+            })?;
+        ranked.push((rank, def));
+    }
+    ranked.sort_unstable_by_key(|(rank, _)| *rank);
+    let recs = ranked
+        .into_iter()
+        .map(|(_, def)| Recommendation {
             id: def.id.clone(),
-            text: crate::report::Text {
-                zh: def.zh.clone(),
-                en: def.en.clone(),
-            },
+            text: Text::new(def.zh.as_str(), def.en.as_str()),
             quality: def.quality,
             strength: def.strength,
-            sources: def.sources.clone(),
+            sources: borrowed(&def.sources),
             conflicting_evidence: def
                 .conflicting_evidence
                 .iter()
                 .map(|c| crate::report::ConflictingEvidence {
-                    summary: crate::report::Text {
-                        zh: c.zh.clone(),
-                        en: c.en.clone(),
-                    },
-                    sources: c.sources.clone(),
+                    summary: Text::new(c.zh.as_str(), c.en.as_str()),
+                    sources: borrowed(&c.sources),
                 })
                 .collect(),
             provisional: def.provisional,
-        });
-    }
-    recs.sort_by_key(|r| k.recommendation_rank(&r.id));
+        })
+        .collect();
     Ok(recs)
 }

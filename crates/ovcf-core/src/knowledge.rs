@@ -235,6 +235,7 @@ pub struct Knowledge {
     sources: BTreeMap<String, SourceDef>,
     recommendations: HashMap<String, RecommendationDef>,
     recommendation_order: Vec<String>,
+    recommendation_rank: HashMap<String, usize>,
     alerts: HashMap<String, AlertDef>,
 }
 
@@ -288,6 +289,7 @@ impl Knowledge {
             sources: BTreeMap::new(),
             recommendations: HashMap::new(),
             recommendation_order: Vec::new(),
+            recommendation_rank: HashMap::new(),
             alerts: HashMap::new(),
         };
         for s in sources.source {
@@ -296,6 +298,8 @@ impl Knowledge {
             }
         }
         for r in recs.recommendation {
+            k.recommendation_rank
+                .insert(r.id.clone(), k.recommendation_order.len());
             k.recommendation_order.push(r.id.clone());
             let id = r.id.clone();
             if k.recommendations.insert(id.clone(), r).is_some() {
@@ -371,6 +375,12 @@ impl Knowledge {
         self.recommendations.get(id)
     }
 
+    /// A recommendation with its position in the data file (reports list them in that order).
+    pub fn recommendation_ranked(&self, id: &str) -> Option<(usize, &RecommendationDef)> {
+        let def = self.recommendations.get(id)?;
+        Some((self.recommendation_rank(id), def))
+    }
+
     /// Recommendations in the order of the data file.
     pub fn recommendations(&self) -> impl Iterator<Item = &RecommendationDef> {
         self.recommendation_order
@@ -380,9 +390,9 @@ impl Knowledge {
 
     /// Position of a recommendation in the data file (reports list them in this order).
     pub fn recommendation_rank(&self, id: &str) -> usize {
-        self.recommendation_order
-            .iter()
-            .position(|x| x == id)
+        self.recommendation_rank
+            .get(id)
+            .copied()
             .unwrap_or(usize::MAX)
     }
 
@@ -413,10 +423,17 @@ pub fn fill(template: &str, params: &[(&str, String)]) -> String {
 }
 
 impl AlertDef {
-    pub fn message(&self, params: &[(&str, String)]) -> Text {
+    pub fn message(&'static self, params: &[(&str, String)]) -> Text {
+        let one = |t: &'static String| -> std::borrow::Cow<'static, str> {
+            if params.is_empty() {
+                t.as_str().into()
+            } else {
+                fill(t, params).into()
+            }
+        };
         Text {
-            zh: fill(&self.zh, params),
-            en: fill(&self.en, params),
+            zh: one(&self.zh),
+            en: one(&self.en),
         }
     }
 }

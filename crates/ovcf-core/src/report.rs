@@ -1,6 +1,7 @@
 //! The AssessmentReport of contract `assessment-v1.md`. Field names and enumeration values are
 //! fixed by the contract; fields beyond it are additive and documented as such.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
@@ -427,12 +428,25 @@ pub struct Alert {
     pub recommendation_ids: Vec<String>,
 }
 
-/// A text in both languages.
+/// A text in both languages. Knowledge-base texts are borrowed from the embedded data, so a
+/// report does not copy them.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 pub struct Text {
-    pub zh: String,
-    pub en: String,
+    pub zh: Cow<'static, str>,
+    pub en: Cow<'static, str>,
 }
+
+impl Text {
+    pub fn new(zh: impl Into<Cow<'static, str>>, en: impl Into<Cow<'static, str>>) -> Text {
+        Text {
+            zh: zh.into(),
+            en: en.into(),
+        }
+    }
+}
+
+/// A source key (`S53`, `seed:[38]` …), borrowed from the knowledge base where possible.
+pub type SourceId = Cow<'static, str>;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Recommendation {
@@ -440,7 +454,7 @@ pub struct Recommendation {
     pub text: Text,
     pub quality: Option<Quality>,
     pub strength: Option<u8>,
-    pub sources: Vec<String>,
+    pub sources: Vec<SourceId>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conflicting_evidence: Vec<ConflictingEvidence>,
     /// Additive: a choice the decision rules made where the sources leave it open.
@@ -458,7 +472,7 @@ pub enum Quality {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ConflictingEvidence {
     pub summary: Text,
-    pub sources: Vec<String>,
+    pub sources: Vec<SourceId>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -467,7 +481,7 @@ pub struct Explanation {
     pub decision: String,
     /// The decision rule (e.g. `3.2#5`) that fired or was considered.
     pub rule: String,
-    pub facts: BTreeMap<String, serde_json::Value>,
+    pub facts: BTreeMap<Cow<'static, str>, serde_json::Value>,
     pub outcome: Outcome,
     /// Additive: the value decided, when the rule applied.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -31,6 +31,8 @@ fn resolve<'a>(doc: &'a Value, path: &str) -> Vec<&'a Value> {
                     } else if let Some((k, want)) = sel.split_once('=') {
                         next.extend(arr.iter().filter(|x| match x.get(k) {
                             Some(Value::String(s)) => s == want,
+                            // check.py compares str(value): numbers and booleans as text.
+                            #[allow(clippy::cmp_owned)]
                             Some(other) => other.to_string() == want,
                             None => false,
                         }));
@@ -66,10 +68,10 @@ fn check(report: &Value, path: &str, exp: &Value) -> Result<(), String> {
             }
         };
         let mut problems = Vec::new();
-        if let Some(e) = obj.get("exists").and_then(Value::as_bool) {
-            if found.is_empty() == e {
-                problems.push(format!("exists={}", !found.is_empty()));
-            }
+        if let Some(e) = obj.get("exists").and_then(Value::as_bool)
+            && found.is_empty() == e
+        {
+            problems.push(format!("exists={}", !found.is_empty()));
         }
         for x in obj
             .get("contains")
@@ -95,10 +97,10 @@ fn check(report: &Value, path: &str, exp: &Value) -> Result<(), String> {
             match found.first() {
                 None => problems.push("no value".into()),
                 Some(v) => {
-                    if let Some(list) = obj.get("in").and_then(Value::as_array) {
-                        if !list.iter().any(|x| same(v, x)) {
-                            problems.push(format!("got {v}"));
-                        }
+                    if let Some(list) = obj.get("in").and_then(Value::as_array)
+                        && !list.iter().any(|x| same(v, x))
+                    {
+                        problems.push(format!("got {v}"));
                     }
                     let lo = obj.get("min").and_then(Value::as_f64);
                     let hi = obj.get("max").and_then(Value::as_f64);

@@ -950,21 +950,21 @@ impl Builder<'_> {
     fn cited_sources(&self) -> Vec<String> {
         let mut seen = BTreeSet::new();
         let mut order = Vec::new();
-        let mut add = |id: &String| {
-            if seen.insert(id.clone()) {
-                order.push(id.clone());
+        let mut add = |id: &str| {
+            if seen.insert(id.to_owned()) {
+                order.push(id.to_owned());
             }
         };
         for r in &self.report.recommendations {
-            r.sources.iter().for_each(&mut add);
+            r.sources.iter().for_each(|s| add(s));
             for c in &r.conflicting_evidence {
-                c.sources.iter().for_each(&mut add);
+                c.sources.iter().for_each(|s| add(s));
             }
         }
         if let Some(b) = &self.report.risks.adjacent_fracture.estimate_basis {
-            b.baseline_sources.iter().for_each(&mut add);
+            b.baseline_sources.iter().for_each(|s| add(s));
             for c in &b.contributions {
-                c.sources.iter().for_each(&mut add);
+                c.sources.iter().for_each(|s| add(s));
             }
         }
         order

@@ -13,8 +13,8 @@ pub fn date(s: &str) -> Date {
 
 pub fn text(zh: &str, en: &str) -> Text {
     Text {
-        zh: zh.to_owned(),
-        en: en.to_owned(),
+        zh: zh.to_owned().into(),
+        en: en.to_owned().into(),
     }
 }
 
@@ -103,7 +103,7 @@ fn rec(
         text: text(zh, en),
         quality: q,
         strength: s,
-        sources: src.iter().map(|s| (*s).to_owned()).collect(),
+        sources: src.iter().map(|s| (*s).to_owned().into()).collect(),
         conflicting_evidence: Vec::new(),
         provisional: false,
     }
@@ -129,7 +129,7 @@ fn explanation(
         rule: rule.into(),
         facts: facts
             .iter()
-            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .map(|(k, v)| ((*k).to_owned().into(), v.clone()))
             .collect(),
         outcome,
         value: None,

@@ -163,14 +163,15 @@ fn fracture_on_bisphosphonate<'m>(f: &Facts<'m>, out: &mut Out) -> Option<&'m Me
     if bps.is_empty() {
         return None;
     }
+    let mut failed = None;
     for fr in f.fractures.iter().filter(|fr| !fr.pathological) {
         match fr.onset {
             Some(onset) => {
-                if let Some(m) = bps
-                    .iter()
-                    .find(|m| m.start < onset && m.end.is_none_or(|e| e >= onset))
-                {
-                    return Some(m);
+                if failed.is_none() {
+                    failed = bps
+                        .iter()
+                        .find(|m| m.start < onset && m.end.is_none_or(|e| e >= onset))
+                        .copied();
                 }
             }
             None => out.assume(
@@ -179,7 +180,7 @@ fn fracture_on_bisphosphonate<'m>(f: &Facts<'m>, out: &mut Out) -> Option<&'m Me
             ),
         }
     }
-    None
+    failed
 }
 
 fn fracture_on_denosumab(f: &Facts<'_>, m: &Medication) -> bool {
@@ -330,12 +331,8 @@ pub fn plan(f: &Facts<'_>, out: &mut Out) -> Pharmacotherapy {
     let mut then: Vec<Drug> = Vec::new();
     let mut max_duration: BTreeMap<Drug, i32> = BTreeMap::new();
     let mut path: &str;
-    let dmab_keeps_schedule = dmab.active()
-        || dmab.late()
-        || (dmab == DenosumabState::Past
-            && last_dose.is_some_and(|d| {
-                f64::from(d.months_until(f.as_of)) <= th.denosumab_rebound_max_months.value
-            }));
+    // 10.2 / 10.3: ongoing, or stopped within 24 months with no bisphosphonate since.
+    let dmab_keeps_schedule = dmab.active() || dmab.late();
 
     if hypercalcaemia || f.any_pathological {
         // 10.2 / 5.2 / 10.3: investigate first; a recent denosumab stays on schedule.
@@ -352,6 +349,8 @@ pub fn plan(f: &Facts<'_>, out: &mut Out) -> Pharmacotherapy {
             out.recommend("drug.workup_first");
         }
         if dmab_keeps_schedule {
+            // Kept on schedule whatever the adherence: never a plain stop during the work-up.
+            c.avoid.retain(|a| a.drug != Drug::Denosumab);
             first = Some(Drug::Denosumab);
             start = if dmab.late() {
                 StartTiming::Now

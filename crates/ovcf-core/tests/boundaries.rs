@@ -1,0 +1,2816 @@
+//! Unit tests on every rule boundary of `decision-rules-v1.md` (§0–§10, §10 overriding), each
+//! named after what it guards. Requests are built as JSON values from one fit, typical patient
+//! ([`base`]) and changed one field at a time.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use ovcf_core::report::{
+    Acuity, Alert, CtCategory, DeferredReason, DxaCategory, FollowUp, FollowUpItem, FractureClass,
+    Morphology, OfInterpretation, OfItemStatus, OfScore, Plan, QctCategory, Severity, StartTiming,
+    Technique, Tier, Workup,
+};
+use ovcf_core::request::Drug;
+use ovcf_core::{AssessError, AssessmentReport, Date, FieldError, assess_json};
+use serde_json::{Value, json};
+
+const AS_OF: &str = "2026-11-24";
+
+fn as_of() -> Date {
+    Date::parse(AS_OF).unwrap()
+}
+
+fn days_before(n: i64) -> String {
+    as_of().add_days(-n).to_string()
+}
+
+fn months_before(n: i32) -> String {
+    as_of().add_months(-n).to_string()
+}
+
+/// A fit 70-year-old woman with one acute, painful L1 fracture: MRI STIR hyperintense, posterior
+/// wall intact, 30 % height loss, VAS 7. Plan: vertebroplasty (nothing calls for kyphoplasty).
+fn base() -> Value {
+    json!({
+        "as_of": AS_OF,
+        "patient": {
+            "age": 70,
+            "sex": "female",
+            "neurological_deficit": "none",
+            "asa_class": 2,
+            "comorbidities": []
+        },
+        "fractures": [{
+            "level": "L1",
+            "onset_days": 10,
+            "pain_vas": 7,
+            "imaging": ["xray", "mri"],
+            "mri": {"stir": "hyperintense"},
+            "height_loss_pct": 30,
+            "posterior_wall": "intact"
+        }]
+    })
+}
+
+fn assess(v: &Value) -> AssessmentReport {
+    match assess_json(&v.to_string(), as_of()) {
+        Ok(r) => r,
+        Err(e) => panic!("assessment failed: {e:?}\nrequest: {v:#}"),
+    }
+}
+
+fn errors(v: &Value) -> Vec<FieldError> {
+    match assess_json(&v.to_string(), as_of()) {
+        Ok(_) => panic!("expected a validation error for {v:#}"),
+        Err(AssessError::Invalid(e)) => e,
+        Err(e) => panic!("expected a validation error, got {e:?}"),
+    }
+}
+
+/// Sets the value at a JSON pointer, creating objects on the way.
+fn set(v: &mut Value, pointer: &str, x: Value) {
+    let mut cur = v;
+    let segs: Vec<&str> = pointer.split('/').skip(1).collect();
+    for (i, seg) in segs.iter().enumerate() {
+        let last = i + 1 == segs.len();
+        if let Some(idx) = seg.parse::<usize>().ok().filter(|_| cur.is_array()) {
+            let arr = cur.as_array_mut().unwrap();
+            while arr.len() <= idx {
+                arr.push(json!({}));
+            }
+            if last {
+                arr[idx] = x;
+                return;
+            }
+            cur = &mut arr[idx];
+            continue;
+        }
+        if !cur.is_object() {
+            *cur = json!({});
+        }
+        let obj = cur.as_object_mut().unwrap();
+        if last {
+            obj.insert((*seg).to_owned(), x);
+            return;
+        }
+        cur = obj.entry((*seg).to_owned()).or_insert_with(|| json!({}));
+    }
+}
+
+fn with(mut v: Value, pointer: &str, x: Value) -> Value {
+    set(&mut v, pointer, x);
+    v
+}
+
+fn without(mut v: Value, pointer: &str) -> Value {
+    let (parent, key) = pointer.rsplit_once('/').unwrap();
+    if let Some(obj) = v.pointer_mut(parent).and_then(Value::as_object_mut) {
+        obj.remove(key);
+    }
+    v
+}
+
+/// `base()` with the first fracture changed.
+fn frac(field: &str, x: Value) -> Value {
+    with(base(), &format!("/fractures/0/{field}"), x)
+}
+
+fn alert<'a>(r: &'a AssessmentReport, code: &str) -> Option<&'a Alert> {
+    r.alerts.iter().find(|a| a.code == code)
+}
+
+fn severity(r: &AssessmentReport, code: &str) -> Option<Severity> {
+    alert(r, code).map(|a| a.severity)
+}
+
+fn plan(r: &AssessmentReport) -> Plan {
+    r.treatment.plan
+}
+
+fn first_drug(r: &AssessmentReport) -> Option<Drug> {
+    r.pharmacotherapy.recommended.first().copied()
+}
+
+fn avoided(r: &AssessmentReport, d: Drug) -> bool {
+    r.pharmacotherapy.avoid.iter().any(|a| a.drug == d)
+}
+
+fn avoid_reason(r: &AssessmentReport, d: Drug) -> Option<String> {
+    r.pharmacotherapy
+        .avoid
+        .iter()
+        .find(|a| a.drug == d)
+        .map(|a| {
+            serde_json::to_value(a.reason)
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+}
+
+fn class0(r: &AssessmentReport) -> FractureClass {
+    r.fractures[0].class
+}
+
+fn assumed(r: &AssessmentReport, path: &str) -> bool {
+    r.inputs_assumed.iter().any(|a| a.path == path)
+}
+
+fn follow_up<'a>(r: &'a AssessmentReport, from: &str, at: u32) -> Option<&'a FollowUp> {
+    let from = Date::parse(from).unwrap();
+    r.follow_up
+        .iter()
+        .find(|f| f.from == from && f.at_months == at)
+}
+
+fn morph(a: f64, m: f64, p: f64, reference: Option<f64>) -> Value {
+    let mut v = without(base(), "/fractures/0/height_loss_pct");
+    let mut mm = json!({"anterior_mm": a, "middle_mm": m, "posterior_mm": p});
+    if let Some(r) = reference {
+        mm["reference_mm"] = json!(r);
+    }
+    set(&mut v, "/fractures/0/morphometry", mm);
+    v
+}
+
+fn med(drug: &str, start: &str) -> Value {
+    json!({"drug": drug, "start": start})
+}
+
+fn with_meds(v: Value, meds: Vec<Value>) -> Value {
+    with(v, "/medications", Value::Array(meds))
+}
+
+// ───────────────────────────── base sanity ─────────────────────────────
+
+#[test]
+fn base_is_a_vertebroplasty_candidate() {
+    let r = assess(&base());
+    assert_eq!(plan(&r), Plan::Vertebroplasty);
+    assert_eq!(r.treatment.alternative, Some(Plan::Kyphoplasty));
+    assert_eq!(class0(&r), FractureClass::Candidate);
+    assert_eq!(r.fractures[0].genant_grade, Some(2));
+    assert_eq!(r.fractures[0].acuity, Acuity::Acute);
+    assert_eq!(r.fractures[0].marrow_edema, Some(true));
+    assert_eq!(r.treatment.per_level.len(), 1);
+    assert!(r.treatment.missing.is_empty(), "{:?}", r.treatment.missing);
+}
+
+// ───────────────────────── 1.1–1.2 height loss, Genant ─────────────────────────
+
+fn grade_and_class(loss: f64) -> (Option<u8>, FractureClass) {
+    let r = assess(&frac("height_loss_pct", json!(loss)));
+    (r.fractures[0].genant_grade, class0(&r))
+}
+
+#[test]
+fn genant_grade_0_below_20_pct() {
+    assert_eq!(
+        grade_and_class(19.9),
+        (Some(0), FractureClass::NotIndicated)
+    );
+}
+
+#[test]
+fn genant_grade_1_at_20_pct_and_20_is_not_indicated() {
+    assert_eq!(
+        grade_and_class(20.0),
+        (Some(1), FractureClass::NotIndicated)
+    );
+    assert_eq!(
+        plan(&assess(&frac("height_loss_pct", json!(20)))),
+        Plan::Conservative
+    );
+}
+
+#[test]
+fn loss_just_above_20_pct_is_candidate() {
+    assert_eq!(grade_and_class(20.1), (Some(1), FractureClass::Candidate));
+}
+
+#[test]
+fn genant_grade_2_from_25_to_40_inclusive() {
+    assert_eq!(grade_and_class(24.9).0, Some(1));
+    assert_eq!(grade_and_class(25.0).0, Some(2));
+    assert_eq!(grade_and_class(40.0).0, Some(2));
+}
+
+#[test]
+fn genant_grade_3_above_40_pct() {
+    assert_eq!(grade_and_class(40.1).0, Some(3));
+}
+
+#[test]
+fn height_loss_pct_is_rounded_half_away_from_zero_before_thresholds() {
+    // 19.95 → 20.0: grade 1, not indicated; 20.05 → 20.1: candidate.
+    let r = assess(&frac("height_loss_pct", json!(19.95)));
+    assert_eq!(r.fractures[0].height_loss_pct, Some(20.0));
+    assert_eq!(r.fractures[0].genant_grade, Some(1));
+    assert_eq!(class0(&r), FractureClass::NotIndicated);
+    let r = assess(&frac("height_loss_pct", json!(20.05)));
+    assert_eq!(r.fractures[0].height_loss_pct, Some(20.1));
+    assert_eq!(class0(&r), FractureClass::Candidate);
+    let r = assess(&frac("height_loss_pct", json!(19.94)));
+    assert_eq!(r.fractures[0].height_loss_pct, Some(19.9));
+    assert_eq!(r.fractures[0].genant_grade, Some(0));
+}
+
+#[test]
+fn morphometry_wedge_loss_is_rounded_half_away_from_zero() {
+    // 1 − 32.02/40 = 19.95 % → 20.0 → grade 1 and not indicated (≤ 20).
+    let r = assess(&morph(32.02, 35.0, 40.0, None));
+    assert_eq!(r.fractures[0].morphology, Some(Morphology::Wedge));
+    assert_eq!(r.fractures[0].height_loss_pct, Some(20.0));
+    assert_eq!(r.fractures[0].genant_grade, Some(1));
+    assert_eq!(class0(&r), FractureClass::NotIndicated);
+    // 1 − 31.98/40 = 20.05 % → 20.1 → candidate.
+    let r = assess(&morph(31.98, 35.0, 40.0, None));
+    assert_eq!(r.fractures[0].height_loss_pct, Some(20.1));
+    assert_eq!(class0(&r), FractureClass::Candidate);
+    // 1 − 32.04/40 = 19.9 % → grade 0.
+    let r = assess(&morph(32.04, 35.0, 40.0, None));
+    assert_eq!(r.fractures[0].height_loss_pct, Some(19.9));
+    assert_eq!(r.fractures[0].genant_grade, Some(0));
+}
+
+#[test]
+fn morphometry_genant_boundaries_25_and_40() {
+    let r = assess(&morph(15.0, 18.0, 20.0, None));
+    assert_eq!(r.fractures[0].height_loss_pct, Some(25.0));
+    assert_eq!(r.fractures[0].genant_grade, Some(2));
+    let r = assess(&morph(12.0, 18.0, 20.0, None));
+    assert_eq!(r.fractures[0].height_loss_pct, Some(40.0));
+    assert_eq!(r.fractures[0].genant_grade, Some(2));
+    let r = assess(&morph(11.98, 18.0, 20.0, None));
+    assert_eq!(r.fractures[0].height_loss_pct, Some(40.1));
+    assert_eq!(r.fractures[0].genant_grade, Some(3));
+}
+
+#[test]
+fn morphometry_wins_over_height_loss_pct() {
+    let v = with(
+        morph(15.0, 18.0, 20.0, None),
+        "/fractures/0/height_loss_pct",
+        json!(10),
+    );
+    let r = assess(&v);
+    assert_eq!(r.fractures[0].height_loss_pct, Some(25.0));
+    assert!(
+        r.explanation
+            .iter()
+            .any(|e| e.decision == "fractures[0].height_loss_pct" && e.rule == "1.1"),
+        "a > 5 point disagreement is explained"
+    );
+}
+
+#[test]
+fn morphology_wedge_when_anterior_smallest_and_ties_with_middle() {
+    let r = assess(&morph(15.0, 15.0, 20.0, None));
+    assert_eq!(r.fractures[0].morphology, Some(Morphology::Wedge));
+    assert_eq!(r.fractures[0].height_loss_pct, Some(25.0));
+}
+
+#[test]
+fn morphology_biconcave_when_middle_smallest() {
+    let r = assess(&morph(19.0, 14.0, 20.0, None));
+    assert_eq!(r.fractures[0].morphology, Some(Morphology::Biconcave));
+    assert_eq!(r.fractures[0].height_loss_pct, Some(30.0));
+    assert_eq!(r.fractures[0].height_loss_mm, Some(6.0));
+}
+
+#[test]
+fn morphology_crush_with_reference_uses_reference_posterior_height() {
+    // Posterior 20 % below the reference: crush; loss = 1 − min/reference.
+    let r = assess(&morph(15.0, 17.0, 20.0, Some(25.0)));
+    assert_eq!(r.fractures[0].morphology, Some(Morphology::Crush));
+    assert_eq!(r.fractures[0].height_loss_pct, Some(40.0));
+    assert_eq!(r.fractures[0].height_loss_mm, Some(10.0));
+    assert_eq!(class0(&r), FractureClass::Candidate);
+}
+
+#[test]
+fn posterior_less_than_20_pct_below_reference_is_not_crush() {
+    // 1 − 20.1/25 = 19.6 % below the reference: not a crush; wedge by the other heights.
+    let r = assess(&morph(15.0, 17.0, 20.1, Some(25.0)));
+    assert_eq!(r.fractures[0].morphology, Some(Morphology::Wedge));
+    assert_eq!(r.fractures[0].height_loss_pct, Some(25.4));
+}
+
+#[test]
+fn crush_without_reference_is_unknown_with_reference_mm_missing() {
+    let r = assess(&morph(20.0, 19.0, 15.0, None));
+    assert_eq!(r.fractures[0].morphology, Some(Morphology::Crush));
+    assert_eq!(class0(&r), FractureClass::Unknown);
+    assert!(
+        r.treatment
+            .missing
+            .contains(&"fractures[0].morphometry.reference_mm".to_owned()),
+        "{:?}",
+        r.treatment.missing
+    );
+    assert_eq!(plan(&r), Plan::InsufficientData);
+}
+
+#[test]
+fn absolute_loss_of_4_mm_is_not_indicated() {
+    // 25 % loss but only 4.0 mm.
+    let r = assess(&morph(12.0, 14.0, 16.0, None));
+    assert_eq!(r.fractures[0].height_loss_pct, Some(25.0));
+    assert_eq!(r.fractures[0].height_loss_mm, Some(4.0));
+    assert_eq!(class0(&r), FractureClass::NotIndicated);
+}
+
+#[test]
+fn absolute_loss_of_4_1_mm_is_candidate() {
+    let r = assess(&morph(11.9, 14.0, 16.0, None));
+    assert_eq!(r.fractures[0].height_loss_mm, Some(4.1));
+    assert_eq!(class0(&r), FractureClass::Candidate);
+}
+
+// ───────────────────────── 1.4 acuity, 1.5 oedema ─────────────────────────
+
+#[test]
+fn onset_41_days_is_acute() {
+    let r = assess(&frac("onset_days", json!(41)));
+    assert_eq!(r.fractures[0].acuity, Acuity::Acute);
+}
+
+#[test]
+fn onset_42_days_is_chronic() {
+    let r = assess(&frac("onset_days", json!(42)));
+    assert_eq!(r.fractures[0].acuity, Acuity::Chronic);
+}
+
+#[test]
+fn onset_absent_is_unknown_acuity() {
+    let r = assess(&without(base(), "/fractures/0/onset_days"));
+    assert_eq!(r.fractures[0].acuity, Acuity::Unknown);
+}
+
+#[test]
+fn fat_suppressed_t2_decides_oedema_when_stir_absent() {
+    let r = assess(&frac(
+        "mri",
+        json!({"t2": "hyperintense", "t1": "hypointense"}),
+    ));
+    assert_eq!(r.fractures[0].marrow_edema, Some(true));
+    assert_eq!(class0(&r), FractureClass::Candidate);
+}
+
+#[test]
+fn mri_done_without_stir_or_t2_is_unknown_not_needs_mri() {
+    let r = assess(&frac("mri", json!({"t1": "hypointense"})));
+    assert_eq!(r.fractures[0].marrow_edema, None);
+    assert_eq!(class0(&r), FractureClass::Unknown);
+    assert!(
+        r.treatment
+            .missing
+            .contains(&"fractures[0].mri.stir".to_owned())
+    );
+}
+
+#[test]
+fn cleft_makes_a_dark_level_unhealed() {
+    let v = with(
+        frac("mri", json!({"stir": "hypointense"})),
+        "/fractures/0/intravertebral_cleft",
+        json!(true),
+    );
+    let r = assess(&v);
+    assert_eq!(r.fractures[0].marrow_edema, Some(false));
+    assert_eq!(r.fractures[0].unhealed, Some(true));
+    assert_eq!(class0(&r), FractureClass::Candidate);
+    assert!(r.treatment.techniques.contains(&Technique::MeshContainer));
+}
+
+// ───────────────────────── 2 bone density ─────────────────────────
+
+fn dxa(t: f64) -> AssessmentReport {
+    assess(&with(base(), "/bone_density/dxa/lumbar_spine_t", json!(t)))
+}
+
+#[test]
+fn t_score_minus_1_0_is_normal() {
+    assert_eq!(
+        dxa(-1.0).bone_density.dxa_category,
+        Some(DxaCategory::Normal)
+    );
+}
+
+#[test]
+fn t_score_minus_1_01_is_osteopenia() {
+    assert_eq!(
+        dxa(-1.01).bone_density.dxa_category,
+        Some(DxaCategory::Osteopenia)
+    );
+    assert_eq!(
+        dxa(-2.49).bone_density.dxa_category,
+        Some(DxaCategory::Osteopenia)
+    );
+}
+
+#[test]
+fn t_score_minus_2_5_is_osteoporosis_and_severe_with_fracture() {
+    let r = dxa(-2.5);
+    assert_eq!(r.bone_density.dxa_category, Some(DxaCategory::Osteoporosis));
+    assert_eq!(
+        serde_json::to_value(r.bone_density.diagnosis).unwrap(),
+        json!("severe_osteoporosis")
+    );
+}
+
+#[test]
+fn t_score_minus_3_0_is_not_very_high_risk() {
+    let r = dxa(-3.0);
+    assert_ne!(first_drug(&r), Some(Drug::Teriparatide));
+    assert!(
+        !r.risks
+            .adjacent_fracture
+            .factors
+            .contains(&"t_score_below_minus_3".to_owned())
+    );
+}
+
+#[test]
+fn t_score_minus_3_01_is_very_high_risk_teriparatide_first() {
+    let r = dxa(-3.01);
+    assert_eq!(first_drug(&r), Some(Drug::Teriparatide));
+    assert_eq!(
+        r.pharmacotherapy
+            .max_duration_months
+            .get(&Drug::Teriparatide),
+        Some(&24)
+    );
+    assert!(
+        r.risks
+            .adjacent_fracture
+            .factors
+            .contains(&"t_score_below_minus_3".to_owned())
+    );
+}
+
+#[test]
+fn lowest_of_several_t_scores_is_used() {
+    let v = with(
+        base(),
+        "/bone_density/dxa",
+        json!({"lumbar_spine_t": -1.2, "femoral_neck_t": -2.6, "total_hip_t": -0.5}),
+    );
+    let r = assess(&v);
+    assert_eq!(r.bone_density.lowest_t_score, Some(-2.6));
+    assert_eq!(r.bone_density.dxa_category, Some(DxaCategory::Osteoporosis));
+}
+
+fn qct(q: f64) -> Option<QctCategory> {
+    assess(&with(base(), "/bone_density/qct_vbmd_mg_cm3", json!(q)))
+        .bone_density
+        .qct_category
+}
+
+#[test]
+fn qct_below_80_is_osteoporosis() {
+    assert_eq!(qct(79.9), Some(QctCategory::Osteoporosis));
+}
+
+#[test]
+fn qct_80_to_120_inclusive_is_low() {
+    assert_eq!(qct(80.0), Some(QctCategory::Low));
+    assert_eq!(qct(120.0), Some(QctCategory::Low));
+}
+
+#[test]
+fn qct_above_120_is_normal() {
+    assert_eq!(qct(120.1), Some(QctCategory::Normal));
+}
+
+fn ct_hu_at_l2(hu: f64) -> Option<CtCategory> {
+    let v = with(
+        frac("level", json!("L2")),
+        "/bone_density/ct_hu_l1",
+        json!(hu),
+    );
+    assess(&v).bone_density.ct_category
+}
+
+#[test]
+fn ct_hu_110_is_osteoporosis_likely() {
+    assert_eq!(ct_hu_at_l2(110.0), Some(CtCategory::OsteoporosisLikely));
+}
+
+#[test]
+fn ct_hu_110_1_to_160_is_indeterminate() {
+    assert_eq!(ct_hu_at_l2(110.1), Some(CtCategory::Indeterminate));
+    assert_eq!(ct_hu_at_l2(160.0), Some(CtCategory::Indeterminate));
+}
+
+#[test]
+fn ct_hu_above_160_is_osteoporosis_unlikely() {
+    assert_eq!(ct_hu_at_l2(160.1), Some(CtCategory::OsteoporosisUnlikely));
+}
+
+#[test]
+fn ct_hu_is_not_usable_when_l1_is_fractured() {
+    let r = assess(&with(base(), "/bone_density/ct_hu_l1", json!(80)));
+    assert_eq!(r.bone_density.ct_category, None);
+}
+
+#[test]
+fn dxa_falsely_normal_with_confounders_adds_qct_workup() {
+    let v = with(
+        base(),
+        "/bone_density",
+        json!({"dxa": {"lumbar_spine_t": -1.5}, "dxa_confounders": ["aortic_calcification"]}),
+    );
+    let r = assess(&v);
+    assert!(alert(&r, "dxa_may_be_falsely_normal").is_some());
+    assert!(r.treatment.workup.contains(&Workup::QctOr3dDxa));
+    // T ≤ −2.5: not falsely normal.
+    let v = with(v, "/bone_density/dxa/lumbar_spine_t", json!(-2.5));
+    assert!(alert(&assess(&v), "dxa_may_be_falsely_normal").is_none());
+}
+
+// ───────────────────────── 3.1 class boundaries ─────────────────────────
+
+#[test]
+fn vas_4_9_is_not_indicated() {
+    let r = assess(&frac("pain_vas", json!(4.9)));
+    assert_eq!(class0(&r), FractureClass::NotIndicated);
+    assert_eq!(plan(&r), Plan::Conservative);
+}
+
+#[test]
+fn vas_5_is_candidate() {
+    let r = assess(&frac("pain_vas", json!(5)));
+    assert_eq!(class0(&r), FractureClass::Candidate);
+}
+
+#[test]
+fn healed_level_is_not_indicated() {
+    let r = assess(&frac("mri", json!({"stir": "isointense"})));
+    assert_eq!(class0(&r), FractureClass::NotIndicated);
+    assert!(alert(&r, "chronic_fracture_limited_benefit").is_none());
+}
+
+// ───────────────────────── 3.2 #5 procedure choice ─────────────────────────
+
+#[test]
+fn age_80_with_loss_35_is_kyphoplasty() {
+    let v = with(
+        frac("height_loss_pct", json!(35)),
+        "/patient/age",
+        json!(80),
+    );
+    assert_eq!(plan(&assess(&v)), Plan::Kyphoplasty);
+}
+
+#[test]
+fn age_81_with_loss_35_is_vertebroplasty() {
+    let v = with(
+        frac("height_loss_pct", json!(35)),
+        "/patient/age",
+        json!(81),
+    );
+    let r = assess(&v);
+    assert_eq!(plan(&r), Plan::Vertebroplasty);
+    assert_eq!(r.treatment.alternative, Some(Plan::Kyphoplasty));
+}
+
+#[test]
+fn loss_30_is_vertebroplasty_and_30_1_kyphoplasty() {
+    assert_eq!(
+        plan(&assess(&frac("height_loss_pct", json!(30)))),
+        Plan::Vertebroplasty
+    );
+    let r = assess(&frac("height_loss_pct", json!(30.1)));
+    assert_eq!(plan(&r), Plan::Kyphoplasty);
+    assert_eq!(r.treatment.alternative, Some(Plan::Vertebroplasty));
+}
+
+#[test]
+fn derived_tolerance_asa_2_is_good() {
+    let v = with(
+        frac("height_loss_pct", json!(35)),
+        "/patient/asa_class",
+        json!(2),
+    );
+    let r = assess(&v);
+    assert_eq!(plan(&r), Plan::Kyphoplasty);
+    assert!(assumed(&r, "patient.surgical_tolerance"));
+}
+
+#[test]
+fn derived_tolerance_asa_3_is_poor_vertebroplasty() {
+    let v = with(
+        frac("height_loss_pct", json!(35)),
+        "/patient/asa_class",
+        json!(3),
+    );
+    let r = assess(&v);
+    assert_eq!(plan(&r), Plan::Vertebroplasty);
+    assert!(assumed(&r, "patient.surgical_tolerance"));
+}
+
+#[test]
+fn derived_tolerance_two_major_comorbidities_is_poor() {
+    let v = with(
+        frac("height_loss_pct", json!(35)),
+        "/patient/comorbidities",
+        json!(["copd", "dementia"]),
+    );
+    assert_eq!(plan(&assess(&v)), Plan::Vertebroplasty);
+    let v = with(
+        frac("height_loss_pct", json!(35)),
+        "/patient/comorbidities",
+        json!(["copd"]),
+    );
+    assert_eq!(plan(&assess(&v)), Plan::Kyphoplasty);
+}
+
+#[test]
+fn clinician_tolerance_wins_over_asa() {
+    let mut v = with(
+        frac("height_loss_pct", json!(35)),
+        "/patient/asa_class",
+        json!(4),
+    );
+    set(&mut v, "/patient/surgical_tolerance", json!("good"));
+    let r = assess(&v);
+    assert_eq!(plan(&r), Plan::Kyphoplasty);
+    assert!(!assumed(&r, "patient.surgical_tolerance"));
+}
+
+#[test]
+fn kyphotic_angle_19_9_is_vertebroplasty() {
+    assert_eq!(
+        plan(&assess(&frac("kyphotic_angle_deg", json!(19.9)))),
+        Plan::Vertebroplasty
+    );
+}
+
+#[test]
+fn kyphotic_angle_20_is_kyphoplasty() {
+    assert_eq!(
+        plan(&assess(&frac("kyphotic_angle_deg", json!(20)))),
+        Plan::Kyphoplasty
+    );
+}
+
+#[test]
+fn posterior_wall_involved_is_kyphoplasty_even_at_85_with_poor_tolerance() {
+    let mut v = frac("posterior_wall", json!("involved"));
+    set(&mut v, "/patient/age", json!(85));
+    set(&mut v, "/patient/surgical_tolerance", json!("poor"));
+    set(&mut v, "/preferences/priority", json!("rapid_pain_relief"));
+    let r = assess(&v);
+    assert_eq!(plan(&r), Plan::Kyphoplasty);
+    assert_eq!(r.treatment.alternative, Some(Plan::Vertebroplasty));
+}
+
+#[test]
+fn rapid_pain_relief_is_vertebroplasty() {
+    let v = with(
+        frac("height_loss_pct", json!(35)),
+        "/preferences/priority",
+        json!("rapid_pain_relief"),
+    );
+    assert_eq!(plan(&assess(&v)), Plan::Vertebroplasty);
+}
+
+#[test]
+fn alignment_restoration_is_kyphoplasty() {
+    let v = with(
+        base(),
+        "/preferences/priority",
+        json!("alignment_restoration"),
+    );
+    assert_eq!(plan(&assess(&v)), Plan::Kyphoplasty);
+}
+
+// ───────────────────────── 3.2 precedence ─────────────────────────
+
+#[test]
+fn neuro_deficit_alone_is_surgical_referral() {
+    let r = assess(&with(
+        base(),
+        "/patient/neurological_deficit",
+        json!("radicular"),
+    ));
+    assert_eq!(plan(&r), Plan::SurgicalReferral);
+    assert_eq!(
+        severity(&r, "neurological_deficit"),
+        Some(Severity::Critical)
+    );
+    assert!(r.treatment.per_level.is_empty());
+    assert!(r.risks.cement_leakage.is_none());
+}
+
+#[test]
+fn pathological_with_neuro_deficit_is_urgent_referral_with_biopsy_and_oncology() {
+    let mut v = frac("malignancy_signs", json!(["epidural_or_paraspinal_mass"]));
+    set(&mut v, "/patient/neurological_deficit", json!("incomplete"));
+    let r = assess(&v);
+    assert_eq!(plan(&r), Plan::SurgicalReferral);
+    assert!(r.treatment.workup.contains(&Workup::Biopsy));
+    assert!(r.treatment.workup.contains(&Workup::OncologyWorkup));
+    assert_eq!(
+        severity(&r, "neurological_deficit"),
+        Some(Severity::Critical)
+    );
+    assert_eq!(
+        severity(&r, "suspected_pathological_fracture"),
+        Some(Severity::Critical)
+    );
+}
+
+#[test]
+fn pathological_without_mri_adds_mri_to_workup() {
+    let mut v = frac("malignancy_signs", json!(["other_osseous_lesions"]));
+    set(&mut v, "/fractures/0/imaging", json!(["xray", "ct"]));
+    v = without(v, "/fractures/0/mri");
+    let r = assess(&v);
+    assert_eq!(plan(&r), Plan::FurtherWorkup);
+    assert!(r.treatment.workup.contains(&Workup::Mri));
+}
+
+#[test]
+fn pathological_alone_is_further_workup() {
+    let r = assess(&frac(
+        "malignancy_signs",
+        json!(["convex_posterior_border"]),
+    ));
+    assert_eq!(plan(&r), Plan::FurtherWorkup);
+    assert_eq!(class0(&r), FractureClass::Excluded);
+    assert!(r.fractures[0].suspected_pathological);
+    assert!(r.treatment.workup.contains(&Workup::Biopsy));
+    assert!(r.treatment.workup.contains(&Workup::OncologyWorkup));
+    assert_eq!(
+        severity(&r, "suspected_pathological_fracture"),
+        Some(Severity::Critical)
+    );
+    assert_eq!(r.bone_density.diagnosis, None);
+}
+
+#[test]
+fn of4_is_surgical_referral_with_unstable_fracture() {
+    let r = assess(&frac("of_type", json!("OF4")));
+    assert_eq!(plan(&r), Plan::SurgicalReferral);
+    assert_eq!(severity(&r, "unstable_fracture"), Some(Severity::Critical));
+    assert_eq!(class0(&r), FractureClass::Excluded);
+}
+
+#[test]
+fn unhealed_retropulsion_is_referral_critical() {
+    let r = assess(&frac("posterior_wall", json!("retropulsion")));
+    assert_eq!(plan(&r), Plan::SurgicalReferral);
+    assert_eq!(
+        severity(&r, "posterior_wall_retropulsion"),
+        Some(Severity::Critical)
+    );
+}
+
+#[test]
+fn healed_retropulsion_without_deficit_is_warning_only_not_referral() {
+    let mut v = frac("posterior_wall", json!("retropulsion"));
+    set(&mut v, "/fractures/0/mri", json!({"stir": "isointense"}));
+    let r = assess(&v);
+    assert_ne!(plan(&r), Plan::SurgicalReferral);
+    assert_eq!(
+        severity(&r, "posterior_wall_retropulsion"),
+        Some(Severity::Warning)
+    );
+}
+
+#[test]
+fn healed_retropulsion_with_deficit_is_critical_referral() {
+    let mut v = frac("posterior_wall", json!("retropulsion"));
+    set(&mut v, "/fractures/0/mri", json!({"stir": "isointense"}));
+    set(&mut v, "/patient/neurological_deficit", json!("radicular"));
+    let r = assess(&v);
+    assert_eq!(plan(&r), Plan::SurgicalReferral);
+    assert_eq!(
+        severity(&r, "posterior_wall_retropulsion"),
+        Some(Severity::Critical)
+    );
+}
+
+fn two_levels(second: Value) -> Value {
+    let mut v = base();
+    v["fractures"].as_array_mut().unwrap().push(second);
+    v
+}
+
+#[test]
+fn needs_mri_on_another_level_beats_candidate_further_workup() {
+    let v = two_levels(json!({
+        "level": "L2", "onset_days": 10, "pain_vas": 7, "imaging": ["xray"],
+        "height_loss_pct": 30, "posterior_wall": "intact"
+    }));
+    let r = assess(&v);
+    assert_eq!(r.fractures[1].class, FractureClass::NeedsMri);
+    assert_eq!(class0(&r), FractureClass::Candidate);
+    assert_eq!(plan(&r), Plan::FurtherWorkup);
+    assert!(r.treatment.workup.contains(&Workup::Mri));
+    assert!(r.treatment.per_level.is_empty());
+}
+
+#[test]
+fn needs_ct_when_wall_unknown_is_further_workup() {
+    let r = assess(&without(base(), "/fractures/0/posterior_wall"));
+    assert_eq!(class0(&r), FractureClass::NeedsCt);
+    assert_eq!(plan(&r), Plan::FurtherWorkup);
+    assert!(r.treatment.workup.contains(&Workup::Ct));
+    assert!(assumed(&r, "fractures[0].posterior_wall"));
+}
+
+#[test]
+fn unknown_vas_and_no_candidate_is_insufficient_data() {
+    let r = assess(&without(base(), "/fractures/0/pain_vas"));
+    assert_eq!(class0(&r), FractureClass::Unknown);
+    assert_eq!(plan(&r), Plan::InsufficientData);
+    assert!(
+        r.treatment
+            .missing
+            .contains(&"fractures[0].pain_vas".to_owned())
+    );
+}
+
+#[test]
+fn unknown_loss_is_listed_in_missing() {
+    let r = assess(&without(base(), "/fractures/0/height_loss_pct"));
+    assert_eq!(plan(&r), Plan::InsufficientData);
+    assert!(
+        r.treatment
+            .missing
+            .contains(&"fractures[0].height_loss_pct".to_owned())
+    );
+}
+
+#[test]
+fn unknown_level_with_candidate_is_augmentation_and_still_lists_missing() {
+    let v = two_levels(json!({
+        "level": "L2", "onset_days": 10, "imaging": ["mri"], "mri": {"stir": "hyperintense"},
+        "height_loss_pct": 30, "posterior_wall": "intact"
+    }));
+    let r = assess(&v);
+    assert_eq!(r.fractures[1].class, FractureClass::Unknown);
+    assert!(plan(&r).is_augmentation());
+    assert_eq!(r.treatment.per_level.len(), 1);
+    assert_eq!(r.treatment.per_level[0].level.as_str(), "L1");
+    assert!(
+        r.treatment
+            .missing
+            .contains(&"fractures[1].pain_vas".to_owned()),
+        "rule 0.8: {:?}",
+        r.treatment.missing
+    );
+}
+
+#[test]
+fn active_infection_blocks_augmentation() {
+    let r = assess(&with(
+        base(),
+        "/patient/comorbidities",
+        json!(["active_infection"]),
+    ));
+    assert_eq!(plan(&r), Plan::Conservative);
+    assert_eq!(
+        severity(&r, "augmentation_contraindicated"),
+        Some(Severity::Critical)
+    );
+    assert!(r.treatment.per_level.is_empty());
+    assert!(r.risks.cement_leakage.is_none());
+}
+
+#[test]
+fn coagulopathy_blocks_augmentation() {
+    let r = assess(&with(
+        base(),
+        "/patient/comorbidities",
+        json!(["coagulopathy"]),
+    ));
+    assert_eq!(plan(&r), Plan::Conservative);
+    assert_eq!(
+        severity(&r, "augmentation_contraindicated"),
+        Some(Severity::Critical)
+    );
+}
+
+#[test]
+fn anticoagulant_therapy_keeps_augmentation_with_warning() {
+    let r = assess(&with(
+        base(),
+        "/patient/comorbidities",
+        json!(["anticoagulant_therapy"]),
+    ));
+    assert!(plan(&r).is_augmentation());
+    assert_eq!(
+        severity(&r, "anticoagulation_periprocedural"),
+        Some(Severity::Warning)
+    );
+    assert!(r.perioperative.avoid.contains(&Drug::Nsaid));
+}
+
+#[test]
+fn conservative_with_wall_unknown_and_vas_5_adds_ct_workup() {
+    let v = without(
+        frac("height_loss_pct", json!(15)),
+        "/fractures/0/posterior_wall",
+    );
+    let r = assess(&v);
+    assert_eq!(plan(&r), Plan::Conservative);
+    assert!(r.treatment.workup.contains(&Workup::Ct));
+}
+
+#[test]
+fn conservative_with_wall_unknown_healed_and_low_vas_has_no_ct() {
+    let mut v = without(frac("pain_vas", json!(3)), "/fractures/0/posterior_wall");
+    set(&mut v, "/fractures/0/mri", json!({"stir": "isointense"}));
+    let r = assess(&v);
+    assert_eq!(plan(&r), Plan::Conservative);
+    assert!(!r.treatment.workup.contains(&Workup::Ct));
+}
+
+#[test]
+fn xray_only_alerts_whatever_the_plan() {
+    // No MRI: needs_mri → further_workup.
+    let v = without(frac("imaging", json!(["xray"])), "/fractures/0/mri");
+    let r = assess(&v);
+    assert_eq!(plan(&r), Plan::FurtherWorkup);
+    assert_eq!(severity(&r, "xray_only_diagnosis"), Some(Severity::Warning));
+    // Contradictory input (an MRI signal given, imaging says X-ray only): still alerted.
+    let r = assess(&frac("imaging", json!(["xray"])));
+    assert_eq!(severity(&r, "xray_only_diagnosis"), Some(Severity::Warning));
+    // Conservative plan (VAS 3): still alerted.
+    let r = assess(&with(
+        frac("imaging", json!(["xray"])),
+        "/fractures/0/pain_vas",
+        json!(3),
+    ));
+    assert_eq!(plan(&r), Plan::Conservative);
+    assert!(alert(&r, "xray_only_diagnosis").is_some());
+    // X-ray and CT: not X-ray only.
+    assert!(
+        alert(
+            &assess(&frac("imaging", json!(["xray", "mri"]))),
+            "xray_only_diagnosis"
+        )
+        .is_none()
+    );
+}
+
+#[test]
+fn chronic_unhealed_candidate_gets_info_limited_benefit() {
+    let r = assess(&frac("onset_days", json!(60)));
+    assert_eq!(class0(&r), FractureClass::Candidate);
+    assert!(plan(&r).is_augmentation());
+    assert_eq!(
+        severity(&r, "chronic_fracture_limited_benefit"),
+        Some(Severity::Info)
+    );
+}
+
+#[test]
+fn healed_chronic_level_gets_warning_limited_benefit() {
+    let mut v = frac("onset_days", json!(60));
+    set(&mut v, "/fractures/0/mri", json!({"stir": "isointense"}));
+    let r = assess(&v);
+    assert_eq!(class0(&r), FractureClass::NotIndicated);
+    assert_eq!(
+        severity(&r, "chronic_fracture_limited_benefit"),
+        Some(Severity::Warning)
+    );
+}
+
+// ───────────────────────── 3.3–3.5 approach, cement, techniques ─────────────────────────
+
+#[test]
+fn approach_unilateral_t4_t10_l1_l4_bilateral_elsewhere() {
+    for (level, unilateral) in [
+        ("T3", false),
+        ("T4", true),
+        ("T10", true),
+        ("T11", false),
+        ("T12", false),
+        ("L1", true),
+        ("L4", true),
+        ("L5", false),
+    ] {
+        let r = assess(&frac("level", json!(level)));
+        let a = serde_json::to_value(r.treatment.per_level[0].approach).unwrap();
+        let want = if unilateral {
+            "unilateral"
+        } else {
+            "bilateral"
+        };
+        assert_eq!(a, json!(want), "{level}");
+    }
+}
+
+#[test]
+fn cement_range_thoracic_3_to_5_lumbar_4_to_7() {
+    let r = assess(&frac("level", json!("T8")));
+    let c = r.treatment.per_level[0].cement.unwrap();
+    assert_eq!((c.min_ml, c.max_ml, c.max_fill_fraction), (3.0, 5.0, 0.30));
+    let r = assess(&base());
+    let c = r.treatment.per_level[0].cement.unwrap();
+    assert_eq!((c.min_ml, c.max_ml), (4.0, 7.0));
+}
+
+fn planned(v: Value, procedure: Value) -> Value {
+    with(v, "/procedure", procedure)
+}
+
+#[test]
+fn cement_max_is_capped_at_30_pct_of_body_volume() {
+    let v = planned(
+        base(),
+        json!({"type": "vertebroplasty", "level": "L1", "vertebral_body_volume_ml": 20}),
+    );
+    let c = assess(&v).treatment.per_level[0].cement.unwrap();
+    assert_eq!((c.min_ml, c.max_ml), (4.0, 6.0));
+    // 30 % of 10 mL = 3 mL, below the usual minimum: min follows max.
+    let v = planned(
+        base(),
+        json!({"type": "vertebroplasty", "level": "L1", "vertebral_body_volume_ml": 10}),
+    );
+    let c = assess(&v).treatment.per_level[0].cement.unwrap();
+    assert_eq!((c.min_ml, c.max_ml), (3.0, 3.0));
+    // Large body: range max.
+    let v = planned(
+        base(),
+        json!({"type": "vertebroplasty", "level": "L1", "vertebral_body_volume_ml": 40}),
+    );
+    let c = assess(&v).treatment.per_level[0].cement.unwrap();
+    assert_eq!((c.min_ml, c.max_ml), (4.0, 7.0));
+}
+
+#[test]
+fn body_volume_caps_only_the_procedure_level() {
+    let mut v = two_levels(json!({
+        "level": "L2", "onset_days": 10, "pain_vas": 7, "imaging": ["mri"],
+        "mri": {"stir": "hyperintense"}, "height_loss_pct": 30, "posterior_wall": "intact"
+    }));
+    set(
+        &mut v,
+        "/procedure",
+        json!({"type": "vertebroplasty", "level": "L2", "vertebral_body_volume_ml": 10}),
+    );
+    let r = assess(&v);
+    let by = |l: &str| {
+        r.treatment
+            .per_level
+            .iter()
+            .find(|p| p.level.as_str() == l)
+            .unwrap()
+            .cement
+            .unwrap()
+    };
+    assert_eq!((by("L1").min_ml, by("L1").max_ml), (4.0, 7.0));
+    assert_eq!((by("L2").min_ml, by("L2").max_ml), (3.0, 3.0));
+}
+
+#[test]
+fn cement_exactly_30_pct_of_body_is_not_exceeding() {
+    let v = planned(
+        base(),
+        json!({"type": "vertebroplasty", "level": "L1", "vertebral_body_volume_ml": 20, "cement_volume_ml": 6}),
+    );
+    let r = assess(&v);
+    assert!(alert(&r, "cement_volume_exceeds_30pct").is_none());
+    assert!(
+        !r.risks
+            .adjacent_fracture
+            .factors
+            .contains(&"cement_over_30pct".to_owned())
+    );
+}
+
+#[test]
+fn cement_above_30_pct_of_body_alerts_and_is_a_risk_factor() {
+    let v = planned(
+        base(),
+        json!({"type": "vertebroplasty", "level": "L1", "vertebral_body_volume_ml": 20, "cement_volume_ml": 6.1}),
+    );
+    let r = assess(&v);
+    assert!(alert(&r, "cement_volume_exceeds_30pct").is_some());
+    assert!(
+        r.risks
+            .adjacent_fracture
+            .factors
+            .contains(&"cement_over_30pct".to_owned())
+    );
+}
+
+fn cement_outside(level: &str, ml: f64) -> bool {
+    let v = planned(
+        frac("level", json!(level)),
+        json!({"type": "vertebroplasty", "level": level, "cement_volume_ml": ml}),
+    );
+    alert(&assess(&v), "cement_volume_outside_range").is_some()
+}
+
+#[test]
+fn thoracic_cement_range_edges_3_and_5_are_inside() {
+    assert!(!cement_outside("T8", 3.0));
+    assert!(!cement_outside("T8", 5.0));
+    assert!(cement_outside("T8", 2.9));
+    assert!(cement_outside("T8", 5.1));
+}
+
+#[test]
+fn lumbar_cement_range_edges_4_and_7_are_inside() {
+    assert!(!cement_outside("L3", 4.0));
+    assert!(!cement_outside("L3", 7.0));
+    assert!(cement_outside("L3", 3.9));
+    assert!(cement_outside("L3", 7.1));
+}
+
+fn performed(v: Value, extra: Value) -> Value {
+    let mut p = json!({"type": "kyphoplasty", "level": "L1", "date": days_before(2)});
+    for (k, x) in extra.as_object().unwrap() {
+        p[k] = x.clone();
+    }
+    with(with(v, "/procedure", p), "/phase", json!("post_procedure"))
+}
+
+#[test]
+fn height_restoration_90_is_not_over_90() {
+    let r = assess(&performed(base(), json!({"height_restoration_pct": 90})));
+    assert!(alert(&r, "height_restoration_over_90pct").is_none());
+    assert!(
+        !r.risks
+            .adjacent_fracture
+            .factors
+            .contains(&"height_restoration_over_90pct".to_owned())
+    );
+}
+
+#[test]
+fn height_restoration_90_1_is_over_90() {
+    let r = assess(&performed(base(), json!({"height_restoration_pct": 90.1})));
+    assert!(alert(&r, "height_restoration_over_90pct").is_some());
+    assert!(
+        r.risks
+            .adjacent_fracture
+            .factors
+            .contains(&"height_restoration_over_90pct".to_owned())
+    );
+}
+
+#[test]
+fn cement_leakage_alerts_and_intradiscal_factor() {
+    let r = assess(&performed(
+        base(),
+        json!({"cement_leakage": ["spinal_canal", "venous", "intradiscal"]}),
+    ));
+    assert_eq!(
+        severity(&r, "cement_leakage_spinal_canal"),
+        Some(Severity::Critical)
+    );
+    assert_eq!(
+        severity(&r, "cement_leakage_venous"),
+        Some(Severity::Warning)
+    );
+    assert!(
+        r.risks
+            .adjacent_fracture
+            .factors
+            .contains(&"intradiscal_cement_leakage".to_owned())
+    );
+}
+
+// ───────────────────────── 9.1 OF score ─────────────────────────
+
+/// All OF-score items known: OF3 (6) + T −2.0 (0) + no progression (−1) + VAS 7 (+1) +
+/// no deficit (0) + mobilisation possible (−1) + ASA 2, mFI 1 (0) = 5.
+fn of_base() -> Value {
+    let mut v = frac("of_type", json!("OF3"));
+    set(&mut v, "/fractures/0/deformity_progression", json!(false));
+    set(
+        &mut v,
+        "/patient/mobilisation_under_analgesia",
+        json!("possible"),
+    );
+    set(&mut v, "/patient/modified_frailty_index", json!(1));
+    set(&mut v, "/bone_density/dxa/lumbar_spine_t", json!(-2.0));
+    v
+}
+
+fn of(v: &Value) -> OfScore {
+    assess(v).fractures[0].of_score.clone()
+}
+
+fn of_item(s: &OfScore, item: &str) -> (Option<i32>, OfItemStatus) {
+    let i = s.items.iter().find(|i| i.item == item).unwrap();
+    (i.points, i.status)
+}
+
+#[test]
+fn of_score_all_known_5_is_conservative() {
+    let s = of(&of_base());
+    assert_eq!(s.points, Some(5));
+    assert_eq!((s.min_points, s.max_points), (5, 5));
+    assert_eq!(s.interpretation, OfInterpretation::Conservative);
+    assert!(s.items.iter().all(|i| i.status == OfItemStatus::Scored));
+}
+
+#[test]
+fn of_score_6_is_either() {
+    let s = of(&with(
+        of_base(),
+        "/bone_density/dxa/lumbar_spine_t",
+        json!(-3.5),
+    ));
+    assert_eq!(of_item(&s, "osteoporosis_severity").0, Some(1));
+    assert_eq!(s.points, Some(6));
+    assert_eq!(s.interpretation, OfInterpretation::Either);
+}
+
+#[test]
+fn of_score_7_is_surgical() {
+    let s = of(&with(
+        of_base(),
+        "/patient/mobilisation_under_analgesia",
+        json!("not_possible"),
+    ));
+    assert_eq!(s.points, Some(7));
+    assert_eq!(s.interpretation, OfInterpretation::Surgical);
+}
+
+#[test]
+fn of_score_unknown_morphology_spans_2_to_10_undetermined() {
+    let s = of(&without(of_base(), "/fractures/0/of_type"));
+    assert_eq!(s.points, None);
+    assert_eq!(of_item(&s, "morphology"), (None, OfItemStatus::Unknown));
+    assert_eq!((s.min_points, s.max_points), (1, 9));
+    assert_eq!(s.interpretation, OfInterpretation::Undetermined);
+}
+
+#[test]
+fn of_score_unknown_health_within_one_band_keeps_interpretation() {
+    // Health unknown (ASA, mFI absent): −2…0 → 3…5, all conservative.
+    let v = without(
+        without(of_base(), "/patient/asa_class"),
+        "/patient/modified_frailty_index",
+    );
+    let s = of(&v);
+    assert_eq!(s.points, None);
+    assert_eq!(of_item(&s, "health_status").1, OfItemStatus::Unknown);
+    assert_eq!((s.min_points, s.max_points), (3, 5));
+    assert_eq!(s.interpretation, OfInterpretation::Conservative);
+}
+
+#[test]
+fn of_score_unknown_health_across_cut_off_is_undetermined() {
+    let v = without(
+        without(
+            with(
+                of_base(),
+                "/patient/mobilisation_under_analgesia",
+                json!("not_possible"),
+            ),
+            "/patient/asa_class",
+        ),
+        "/patient/modified_frailty_index",
+    );
+    let s = of(&v);
+    assert_eq!((s.min_points, s.max_points), (5, 7));
+    assert_eq!(s.interpretation, OfInterpretation::Undetermined);
+}
+
+#[test]
+fn of_score_health_already_at_minus_2_is_known() {
+    // ASA 4 and anticoagulation: −2 whatever the mFI (rule 10.15).
+    let mut v = without(of_base(), "/patient/modified_frailty_index");
+    set(&mut v, "/patient/asa_class", json!(4));
+    set(
+        &mut v,
+        "/patient/comorbidities",
+        json!(["anticoagulant_therapy"]),
+    );
+    let s = of(&v);
+    assert_eq!(
+        of_item(&s, "health_status"),
+        (Some(-2), OfItemStatus::Scored)
+    );
+    assert_eq!(s.points, Some(3));
+}
+
+#[test]
+fn of_score_health_counts_asa_over_3_and_mfi_over_2() {
+    let v = with(of_base(), "/patient/asa_class", json!(3));
+    assert_eq!(of_item(&of(&v), "health_status").0, Some(0));
+    let v = with(of_base(), "/patient/asa_class", json!(4));
+    assert_eq!(of_item(&of(&v), "health_status").0, Some(-1));
+    let v = with(of_base(), "/patient/modified_frailty_index", json!(3));
+    assert_eq!(of_item(&of(&v), "health_status").0, Some(-1));
+}
+
+#[test]
+fn of_score_severity_unknown_without_t_or_usable_hu() {
+    let v = without(of_base(), "/bone_density");
+    let s = of(&v);
+    assert_eq!(
+        of_item(&s, "osteoporosis_severity").1,
+        OfItemStatus::Unknown
+    );
+    assert_eq!((s.min_points, s.max_points), (5, 6));
+    assert_eq!(s.interpretation, OfInterpretation::Undetermined);
+    // HU of a fractured L1 is not usable: still unknown.
+    let v = with(v, "/bone_density/ct_hu_l1", json!(50));
+    assert_eq!(
+        of_item(&of(&v), "osteoporosis_severity").1,
+        OfItemStatus::Unknown
+    );
+}
+
+#[test]
+fn of_score_severity_from_usable_hu_at_most_90() {
+    let mut v = with(
+        without(of_base(), "/bone_density"),
+        "/fractures/0/level",
+        json!("L2"),
+    );
+    set(&mut v, "/bone_density/ct_hu_l1", json!(90));
+    assert_eq!(of_item(&of(&v), "osteoporosis_severity").0, Some(1));
+    set(&mut v, "/bone_density/ct_hu_l1", json!(90.1));
+    assert_eq!(of_item(&of(&v), "osteoporosis_severity").0, Some(0));
+}
+
+#[test]
+fn of_score_t_minus_3_0_is_not_severe() {
+    let v = with(of_base(), "/bone_density/dxa/lumbar_spine_t", json!(-3.0));
+    assert_eq!(of_item(&of(&v), "osteoporosis_severity").0, Some(0));
+}
+
+#[test]
+fn of_score_progression_pain_mobilisation_neurology_items() {
+    let s = of(&without(of_base(), "/fractures/0/deformity_progression"));
+    assert_eq!(
+        of_item(&s, "deformity_progression").1,
+        OfItemStatus::Unknown
+    );
+    let s = of(&with(
+        of_base(),
+        "/fractures/0/deformity_progression",
+        json!(true),
+    ));
+    assert_eq!(of_item(&s, "deformity_progression").0, Some(1));
+    let s = of(&with(of_base(), "/fractures/0/pain_vas", json!(4.9)));
+    assert_eq!(of_item(&s, "pain").0, Some(-1));
+    let s = of(&with(of_base(), "/fractures/0/pain_vas", json!(5)));
+    assert_eq!(of_item(&s, "pain").0, Some(1));
+    let s = of(&without(of_base(), "/fractures/0/pain_vas"));
+    assert_eq!(of_item(&s, "pain").1, OfItemStatus::Unknown);
+    let s = of(&without(of_base(), "/patient/mobilisation_under_analgesia"));
+    assert_eq!(of_item(&s, "mobilisation").1, OfItemStatus::Unknown);
+    let s = of(&with(
+        of_base(),
+        "/patient/neurological_deficit",
+        json!("radicular"),
+    ));
+    assert_eq!(of_item(&s, "neurology").0, Some(2));
+    assert_eq!(s.points, Some(7));
+}
+
+// ───────────────────────── 6 risks ─────────────────────────
+
+fn adjacent(v: &Value) -> (Tier, Vec<String>) {
+    let r = assess(v);
+    (
+        r.risks.adjacent_fracture.tier,
+        r.risks.adjacent_fracture.factors.clone(),
+    )
+}
+
+#[test]
+fn adjacent_tier_low_with_0_and_1_factors() {
+    let (t, f) = adjacent(&with(base(), "/patient/sex", json!("male")));
+    assert_eq!((t, f.len()), (Tier::Low, 0));
+    let (t, f) = adjacent(&base());
+    assert_eq!(t, Tier::Low);
+    assert_eq!(f, vec!["female".to_owned()]);
+}
+
+#[test]
+fn adjacent_age_74_is_not_advanced_75_is() {
+    let (_, f) = adjacent(&with(base(), "/patient/age", json!(74)));
+    assert!(!f.contains(&"advanced_age".to_owned()));
+    let (t, f) = adjacent(&with(base(), "/patient/age", json!(75)));
+    assert!(f.contains(&"advanced_age".to_owned()));
+    assert_eq!(t, Tier::Moderate);
+}
+
+#[test]
+fn adjacent_tier_moderate_with_3_factors() {
+    let mut v = with(base(), "/patient/age", json!(75));
+    set(
+        &mut v,
+        "/patient/comorbidities",
+        json!(["glucocorticoid_use"]),
+    );
+    let (t, f) = adjacent(&v);
+    assert_eq!(f.len(), 3, "{f:?}");
+    assert_eq!(t, Tier::Moderate);
+}
+
+#[test]
+fn adjacent_tier_high_with_4_factors_adds_low_modulus_cement() {
+    let mut v = with(base(), "/patient/age", json!(75));
+    set(
+        &mut v,
+        "/patient/comorbidities",
+        json!(["glucocorticoid_use"]),
+    );
+    set(&mut v, "/bone_density/dxa/lumbar_spine_t", json!(-3.5));
+    let r = assess(&v);
+    assert_eq!(r.risks.adjacent_fracture.factors.len(), 4);
+    assert_eq!(r.risks.adjacent_fracture.tier, Tier::High);
+    assert!(plan(&r).is_augmentation());
+    assert!(
+        r.treatment
+            .techniques
+            .contains(&Technique::LowModulusCement)
+    );
+}
+
+#[test]
+fn adjacent_multiple_vertebral_counts_present_and_prior() {
+    let (_, f) = adjacent(&with(
+        base(),
+        "/patient/prior_vertebral_fractures",
+        json!(1),
+    ));
+    assert!(f.contains(&"multiple_prior_vertebral_fractures".to_owned()));
+    assert!(f.contains(&"irregular_antiosteoporosis_therapy".to_owned()));
+    let (_, f) = adjacent(&with(
+        base(),
+        "/patient/prior_vertebral_fractures",
+        json!(0),
+    ));
+    assert!(!f.contains(&"multiple_prior_vertebral_fractures".to_owned()));
+}
+
+#[test]
+fn adjacent_irregular_therapy_prior_fracture_without_therapy_or_poor_adherence() {
+    let (_, f) = adjacent(&with(
+        base(),
+        "/patient/prior_fragility_fractures",
+        json!(1),
+    ));
+    assert!(f.contains(&"irregular_antiosteoporosis_therapy".to_owned()));
+    let v = with_meds(
+        with(base(), "/patient/prior_fragility_fractures", json!(1)),
+        vec![med("zoledronic_acid", &months_before(3))],
+    );
+    let (_, f) = adjacent(&v);
+    assert!(!f.contains(&"irregular_antiosteoporosis_therapy".to_owned()));
+    let (_, f) = adjacent(&with(base(), "/patient/adherence", json!("poor")));
+    assert!(f.contains(&"irregular_antiosteoporosis_therapy".to_owned()));
+}
+
+#[test]
+fn adjacent_glucocorticoid_from_ongoing_medication() {
+    let v = with_meds(base(), vec![med("glucocorticoid", &months_before(6))]);
+    let r = assess(&v);
+    assert!(
+        r.risks
+            .adjacent_fracture
+            .factors
+            .contains(&"glucocorticoid_use".to_owned())
+    );
+    // Glucocorticoid = non-union risk: NSAID avoided, cox2 offered.
+    assert!(r.perioperative.avoid.contains(&Drug::Nsaid));
+    assert!(
+        r.perioperative
+            .analgesia
+            .iter()
+            .any(|a| a.drug == Drug::Cox2Inhibitor)
+    );
+}
+
+fn leakage(v: &Value) -> (Tier, Vec<String>) {
+    let r = assess(v);
+    let l = r.risks.cement_leakage.expect("augmentation planned");
+    (l.tier, l.factors)
+}
+
+#[test]
+fn leakage_tier_low_with_0_factors() {
+    let (t, f) = leakage(&frac("height_loss_pct", json!(35)));
+    assert_eq!((t, f.len()), (Tier::Low, 0), "{f:?}");
+}
+
+#[test]
+fn leakage_tier_moderate_with_1_factor() {
+    let (t, f) = leakage(&base());
+    assert_eq!(f, vec!["vertebroplasty".to_owned()]);
+    assert_eq!(t, Tier::Moderate);
+}
+
+#[test]
+fn leakage_tier_moderate_with_2_factors() {
+    let (t, f) = leakage(&frac("intravertebral_cleft", json!(true)));
+    assert_eq!(f.len(), 2, "{f:?}");
+    assert_eq!(t, Tier::Moderate);
+}
+
+#[test]
+fn leakage_tier_high_with_3_factors_and_breach_techniques() {
+    let v = with(
+        frac("intravertebral_cleft", json!(true)),
+        "/fractures/0/anterior_cortex_breach",
+        json!(true),
+    );
+    let r = assess(&v);
+    let l = r.risks.cement_leakage.clone().unwrap();
+    assert_eq!(l.factors.len(), 3, "{:?}", l.factors);
+    assert_eq!(l.tier, Tier::High);
+    assert!(r.treatment.techniques.contains(&Technique::Eggshell));
+    assert!(r.treatment.techniques.contains(&Technique::MeshContainer));
+}
+
+#[test]
+fn leakage_factors_grade_3_wall_involved_and_volume_above_range() {
+    let (_, f) = leakage(&frac("height_loss_pct", json!(45)));
+    assert!(f.contains(&"genant_grade_3".to_owned()));
+    let (_, f) = leakage(&frac("posterior_wall", json!("involved")));
+    assert!(f.contains(&"posterior_wall_involved".to_owned()));
+    let v = planned(
+        base(),
+        json!({"type": "vertebroplasty", "level": "L1", "cement_volume_ml": 7.5}),
+    );
+    let (_, f) = leakage(&v);
+    assert!(f.contains(&"cement_volume_above_range".to_owned()));
+    let v = planned(
+        base(),
+        json!({"type": "vertebroplasty", "level": "L1", "cement_volume_ml": 7}),
+    );
+    let (_, f) = leakage(&v);
+    assert!(!f.contains(&"cement_volume_above_range".to_owned()));
+}
+
+#[test]
+fn leakage_omitted_when_not_augmentation() {
+    let r = assess(&frac("pain_vas", json!(3)));
+    assert!(r.risks.cement_leakage.is_none());
+}
+
+// ───────────────────────── 7 follow-up ─────────────────────────
+
+#[test]
+fn follow_up_due_dates_clamp_to_month_end() {
+    let v = with(base(), "/as_of", json!("2027-01-31"));
+    let r = assess_json(&v.to_string(), as_of()).unwrap();
+    let three = r
+        .follow_up
+        .iter()
+        .find(|f| f.at_months == 3 && f.items.contains(&FollowUpItem::ClinicalReview))
+        .unwrap();
+    assert_eq!(three.from.to_string(), "2027-01-31");
+    assert_eq!(three.due.to_string(), "2027-04-30");
+    let six = r.follow_up.iter().find(|f| f.at_months == 6).unwrap();
+    assert_eq!(six.due.to_string(), "2027-07-31");
+    let twelve = r.follow_up.iter().find(|f| f.at_months == 12).unwrap();
+    assert_eq!(twelve.due.to_string(), "2028-01-31");
+}
+
+#[test]
+fn conservative_acute_adds_1_month_review_clamped() {
+    let v = with(frac("pain_vas", json!(4)), "/as_of", json!("2027-01-31"));
+    let r = assess_json(&v.to_string(), as_of()).unwrap();
+    assert_eq!(plan(&r), Plan::Conservative);
+    let one = r.follow_up.iter().find(|f| f.at_months == 1).unwrap();
+    assert_eq!(one.due.to_string(), "2027-02-28");
+    assert!(one.items.contains(&FollowUpItem::ClinicalReview));
+    assert!(one.items.contains(&FollowUpItem::Radiograph));
+    assert_eq!(r.perioperative.bed_rest_max_days, Some(5.0));
+}
+
+#[test]
+fn conservative_healed_chronic_has_no_1_month_and_no_bed_rest() {
+    let mut v = frac("onset_days", json!(90));
+    set(&mut v, "/fractures/0/mri", json!({"stir": "isointense"}));
+    let r = assess(&v);
+    assert_eq!(plan(&r), Plan::Conservative);
+    assert!(r.follow_up.iter().all(|f| f.at_months != 1));
+    assert_eq!(r.perioperative.bed_rest_max_days, None);
+    assert!(follow_up(&r, AS_OF, 3).is_some());
+}
+
+#[test]
+fn referral_and_workup_have_no_review_schedule() {
+    let r = assess(&frac(
+        "malignancy_signs",
+        json!(["convex_posterior_border"]),
+    ));
+    assert!(
+        r.follow_up
+            .iter()
+            .all(|f| !f.items.contains(&FollowUpItem::ClinicalReview))
+    );
+}
+
+#[test]
+fn dxa_follow_up_at_3_months_without_bmd_12_with() {
+    let r = assess(&base());
+    assert!(
+        follow_up(&r, AS_OF, 3)
+            .unwrap()
+            .items
+            .contains(&FollowUpItem::Dxa)
+    );
+    let r = dxa(-2.0);
+    assert!(
+        follow_up(&r, AS_OF, 12)
+            .unwrap()
+            .items
+            .contains(&FollowUpItem::Dxa)
+    );
+    assert!(
+        !follow_up(&r, AS_OF, 3)
+            .unwrap()
+            .items
+            .contains(&FollowUpItem::Dxa)
+    );
+}
+
+// ───────────────────────── 0.6 performed vs planned ─────────────────────────
+
+#[test]
+fn procedure_dated_today_is_performed_and_level_excluded() {
+    let mut v = with(
+        base(),
+        "/procedure",
+        json!({"type": "kyphoplasty", "level": "L1", "date": AS_OF}),
+    );
+    set(&mut v, "/phase", json!("post_procedure"));
+    let r = assess(&v);
+    assert!(r.fractures[0].treated);
+    assert_eq!(class0(&r), FractureClass::Treated);
+    assert_eq!(plan(&r), Plan::Conservative);
+    assert!(r.treatment.per_level.is_empty());
+    assert!(r.risks.cement_leakage.is_none());
+    assert_eq!(r.perioperative.mobilize_within_hours, Some(24.0));
+    assert!(r.procedure_checks.as_ref().unwrap().performed);
+    let three = follow_up(&r, AS_OF, 3).unwrap();
+    assert!(three.items.contains(&FollowUpItem::ClinicalReview));
+}
+
+#[test]
+fn procedure_dated_tomorrow_is_planned() {
+    let v = with(
+        base(),
+        "/procedure",
+        json!({"type": "vertebroplasty", "level": "L1", "date": as_of().add_days(1).to_string()}),
+    );
+    let r = assess(&v);
+    assert!(!r.fractures[0].treated);
+    assert_eq!(plan(&r), Plan::Vertebroplasty);
+    assert!(r.risks.cement_leakage.is_some());
+    assert!(!r.procedure_checks.as_ref().unwrap().performed);
+}
+
+#[test]
+fn performed_follow_up_counts_from_procedure_date() {
+    let date = days_before(10);
+    let v = performed(base(), json!({"date": date}));
+    let r = assess(&v);
+    let three = follow_up(&r, &date, 3).expect("review from procedure date");
+    assert_eq!(three.due, Date::parse(&date).unwrap().add_months(3));
+    assert!(three.items.contains(&FollowUpItem::Radiograph));
+}
+
+#[test]
+fn treated_level_is_left_out_of_the_plan() {
+    let mut v = two_levels(json!({
+        "level": "L2", "onset_days": 10, "pain_vas": 7, "imaging": ["mri"],
+        "mri": {"stir": "hyperintense"}, "height_loss_pct": 30, "posterior_wall": "intact"
+    }));
+    v = performed(v, json!({}));
+    let r = assess(&v);
+    assert_eq!(class0(&r), FractureClass::Treated);
+    assert!(plan(&r).is_augmentation());
+    assert_eq!(r.treatment.per_level.len(), 1);
+    assert_eq!(r.treatment.per_level[0].level.as_str(), "L2");
+}
+
+#[test]
+fn perioperative_after_augmentation_branch_lasts_6_weeks() {
+    let r = assess(&performed(base(), json!({"date": days_before(41)})));
+    assert_eq!(r.perioperative.mobilize_within_hours, Some(24.0));
+    let r = assess(&performed(base(), json!({"date": days_before(42)})));
+    assert_eq!(r.perioperative.mobilize_within_hours, None);
+}
+
+#[test]
+fn neuro_deficit_refers_even_when_no_untreated_level_remains() {
+    let v = with(
+        performed(base(), json!({})),
+        "/patient/neurological_deficit",
+        json!("radicular"),
+    );
+    assert_eq!(plan(&assess(&v)), Plan::SurgicalReferral);
+}
+
+// ───────────────────────── 10.14 validation ─────────────────────────
+
+fn error_paths(v: &Value) -> Vec<String> {
+    errors(v).into_iter().map(|e| e.path).collect()
+}
+
+#[test]
+fn procedure_without_date_rejected_when_phase_not_initial() {
+    let mut v = with(
+        base(),
+        "/procedure",
+        json!({"type": "kyphoplasty", "level": "L1"}),
+    );
+    set(&mut v, "/phase", json!("follow_up"));
+    assert_eq!(error_paths(&v), vec!["procedure.date"]);
+}
+
+#[test]
+fn procedure_without_date_rejected_with_cement_leakage() {
+    let v = with(
+        base(),
+        "/procedure",
+        json!({"type": "kyphoplasty", "level": "L1", "cement_leakage": ["venous"]}),
+    );
+    assert_eq!(error_paths(&v), vec!["procedure.date"]);
+}
+
+#[test]
+fn procedure_without_date_rejected_with_height_restoration() {
+    let v = with(
+        base(),
+        "/procedure",
+        json!({"type": "kyphoplasty", "level": "L1", "height_restoration_pct": 50}),
+    );
+    assert_eq!(error_paths(&v), vec!["procedure.date"]);
+}
+
+#[test]
+fn planned_procedure_without_date_is_accepted_in_initial_phase() {
+    let v = with(
+        base(),
+        "/procedure",
+        json!({"type": "kyphoplasty", "level": "L1", "vertebral_body_volume_ml": 25, "cement_volume_ml": 5}),
+    );
+    let r = assess(&v);
+    assert!(!r.procedure_checks.as_ref().unwrap().performed);
+    assert!(plan(&r).is_augmentation());
+}
+
+// ───────────────────────── 4 perioperative / renal ─────────────────────────
+
+fn egfr(v: f64) -> AssessmentReport {
+    assess(&with(base(), "/labs/egfr_ml_min", json!(v)))
+}
+
+#[test]
+fn egfr_34_9_avoids_bisphosphonates() {
+    let r = egfr(34.9);
+    for d in [
+        Drug::Alendronate,
+        Drug::Risedronate,
+        Drug::Ibandronate,
+        Drug::ZoledronicAcid,
+    ] {
+        assert_eq!(
+            avoid_reason(&r, d).as_deref(),
+            Some("renal_contraindication"),
+            "{d:?}"
+        );
+    }
+    assert!(alert(&r, "renal_contraindication").is_some());
+    assert!(
+        r.pharmacotherapy
+            .recommended
+            .iter()
+            .all(|d| !d.is_bisphosphonate())
+    );
+}
+
+#[test]
+fn egfr_35_allows_bisphosphonates() {
+    let r = egfr(35.0);
+    assert!(!avoided(&r, Drug::ZoledronicAcid));
+    assert!(alert(&r, "renal_contraindication").is_none());
+    assert_eq!(first_drug(&r), Some(Drug::ZoledronicAcid));
+}
+
+#[test]
+fn egfr_29_9_avoids_nsaid_and_pth_and_triggers_ckd_mbd() {
+    let r = assess(&with(
+        with(base(), "/labs/egfr_ml_min", json!(29.9)),
+        "/patient/adherence",
+        json!("good"),
+    ));
+    assert!(r.perioperative.avoid.contains(&Drug::Nsaid));
+    assert!(r.perioperative.avoid.contains(&Drug::Cox2Inhibitor));
+    assert!(
+        r.perioperative
+            .analgesia
+            .iter()
+            .all(|a| a.drug != Drug::Nsaid)
+    );
+    assert_eq!(
+        avoid_reason(&r, Drug::Teriparatide).as_deref(),
+        Some("pth_contraindication")
+    );
+    assert_eq!(first_drug(&r), Some(Drug::Denosumab));
+    assert_eq!(severity(&r, "ckd_mbd_workup"), Some(Severity::Critical));
+}
+
+#[test]
+fn egfr_30_allows_nsaid_and_pth_without_ckd_mbd() {
+    let r = assess(&with(
+        with(base(), "/labs/egfr_ml_min", json!(30)),
+        "/patient/adherence",
+        json!("good"),
+    ));
+    assert!(!r.perioperative.avoid.contains(&Drug::Nsaid));
+    assert!(
+        r.perioperative
+            .analgesia
+            .iter()
+            .any(|a| a.drug == Drug::Nsaid)
+    );
+    assert!(!avoided(&r, Drug::Teriparatide));
+    assert_eq!(first_drug(&r), Some(Drug::Denosumab));
+    assert!(alert(&r, "ckd_mbd_workup").is_none());
+}
+
+#[test]
+fn crcl_wins_over_egfr() {
+    let mut v = with(base(), "/labs/egfr_ml_min", json!(60));
+    set(&mut v, "/labs/crcl_ml_min", json!(25));
+    let r = assess(&v);
+    assert!(avoided(&r, Drug::ZoledronicAcid));
+    assert!(r.perioperative.avoid.contains(&Drug::Nsaid));
+}
+
+#[test]
+fn absent_renal_function_is_assumed_and_drug_choice_proceeds() {
+    let r = assess(&base());
+    assert!(assumed(&r, "labs.egfr_ml_min"));
+    assert_eq!(first_drug(&r), Some(Drug::ZoledronicAcid));
+}
+
+#[test]
+fn analgesia_paracetamol_first_calcitonin_acute_opioid_vas_7() {
+    let r = assess(&base());
+    assert_eq!(r.perioperative.analgesia[0].drug, Drug::Paracetamol);
+    let calcitonin = r
+        .perioperative
+        .analgesia
+        .iter()
+        .find(|a| a.drug == Drug::Calcitonin)
+        .unwrap();
+    assert_eq!(calcitonin.max_days, Some(28));
+    let nsaid = r
+        .perioperative
+        .analgesia
+        .iter()
+        .find(|a| a.drug == Drug::Nsaid)
+        .unwrap();
+    assert_eq!(nsaid.max_days, Some(21));
+    assert!(
+        r.perioperative
+            .analgesia
+            .iter()
+            .any(|a| a.drug == Drug::Opioid)
+    );
+    let r = assess(&frac("pain_vas", json!(6.9)));
+    assert!(
+        r.perioperative
+            .analgesia
+            .iter()
+            .all(|a| a.drug != Drug::Opioid)
+    );
+    let r = assess(&frac("onset_days", json!(42)));
+    assert!(
+        r.perioperative
+            .analgesia
+            .iter()
+            .all(|a| a.drug != Drug::Calcitonin)
+    );
+}
+
+#[test]
+fn nsaid_avoided_for_cardiovascular_or_bleeding_risk() {
+    for c in [
+        "heart_failure",
+        "coronary_disease",
+        "recent_mi_or_stroke",
+        "anticoagulant_therapy",
+        "coagulopathy",
+    ] {
+        let r = assess(&with(base(), "/patient/comorbidities", json!([c])));
+        assert!(r.perioperative.avoid.contains(&Drug::Nsaid), "{c}");
+        assert!(r.perioperative.avoid.contains(&Drug::Cox2Inhibitor), "{c}");
+        assert!(
+            r.perioperative
+                .analgesia
+                .iter()
+                .all(|a| a.drug != Drug::Nsaid && a.drug != Drug::Cox2Inhibitor),
+            "{c}"
+        );
+    }
+}
+
+#[test]
+fn nsaid_ongoing_21_days_no_alert_22_days_alert() {
+    let r = assess(&with_meds(base(), vec![med("nsaid", &days_before(21))]));
+    assert!(alert(&r, "nsaid_over_3_weeks").is_none());
+    let r = assess(&with_meds(base(), vec![med("nsaid", &days_before(22))]));
+    assert!(alert(&r, "nsaid_over_3_weeks").is_some());
+}
+
+// ───────────────────────── 5.1 / 10.1 / 10.2 calcium, vitamin D ─────────────────────────
+
+fn labs(key: &str, x: f64) -> AssessmentReport {
+    assess(&with(base(), &format!("/labs/{key}"), json!(x)))
+}
+
+#[test]
+fn calcium_2_09_is_hypocalcaemia_deferring_the_antiresorptive() {
+    let r = labs("calcium_mmol_l", 2.09);
+    assert!(alert(&r, "hypocalcaemia").is_some());
+    assert_eq!(first_drug(&r), Some(Drug::ZoledronicAcid));
+    assert!(!avoided(&r, Drug::ZoledronicAcid), "10.1: never avoided");
+    assert!(!avoided(&r, Drug::Denosumab), "10.1: never avoided");
+    assert_eq!(r.pharmacotherapy.start, StartTiming::Deferred);
+    assert_eq!(
+        r.pharmacotherapy.deferred_reason,
+        Some(DeferredReason::CalciumCorrection)
+    );
+}
+
+#[test]
+fn calcium_2_10_is_normal() {
+    let r = labs("calcium_mmol_l", 2.10);
+    assert!(alert(&r, "hypocalcaemia").is_none());
+    assert_eq!(r.pharmacotherapy.start, StartTiming::Now);
+}
+
+#[test]
+fn calcium_2_60_is_not_hypercalcaemia() {
+    let r = labs("calcium_mmol_l", 2.60);
+    assert!(alert(&r, "hypercalcaemia").is_none());
+    assert!(
+        r.pharmacotherapy
+            .recommended
+            .contains(&Drug::CalciumVitaminD)
+    );
+}
+
+#[test]
+fn calcium_2_61_is_hypercalcaemia_nothing_recommended() {
+    let r = labs("calcium_mmol_l", 2.61);
+    assert_eq!(severity(&r, "hypercalcaemia"), Some(Severity::Critical));
+    assert!(r.pharmacotherapy.recommended.is_empty());
+    assert_eq!(r.pharmacotherapy.start, StartTiming::Deferred);
+    assert_eq!(
+        r.pharmacotherapy.deferred_reason,
+        Some(DeferredReason::HypercalcaemiaInvestigation)
+    );
+    assert_eq!(
+        avoid_reason(&r, Drug::Teriparatide).as_deref(),
+        Some("pth_contraindication")
+    );
+}
+
+#[test]
+fn hypercalcaemia_keeps_a_recent_denosumab_on_schedule() {
+    let v = with_meds(
+        with(base(), "/labs/calcium_mmol_l", json!(2.7)),
+        vec![
+            json!({"drug": "denosumab", "start": months_before(24), "last_dose": days_before(90)}),
+        ],
+    );
+    let r = assess(&v);
+    assert_eq!(r.pharmacotherapy.recommended, vec![Drug::Denosumab]);
+    assert_eq!(r.pharmacotherapy.start, StartTiming::Continue);
+}
+
+#[test]
+fn vitamin_d_49_9_defers_first_zoledronic_dose() {
+    let r = labs("vitamin_d_nmol_l", 49.9);
+    assert!(alert(&r, "vitamin_d_deficiency").is_some());
+    assert_eq!(first_drug(&r), Some(Drug::ZoledronicAcid));
+    assert_eq!(r.pharmacotherapy.start, StartTiming::Deferred);
+    assert_eq!(
+        r.pharmacotherapy.deferred_reason,
+        Some(DeferredReason::VitaminDRepletion)
+    );
+}
+
+#[test]
+fn vitamin_d_50_is_sufficient() {
+    let r = labs("vitamin_d_nmol_l", 50.0);
+    assert!(alert(&r, "vitamin_d_deficiency").is_none());
+    assert_eq!(r.pharmacotherapy.start, StartTiming::Now);
+}
+
+#[test]
+fn absent_calcium_and_vitamin_d_are_assumed() {
+    let r = assess(&base());
+    assert!(assumed(&r, "labs.calcium_mmol_l"));
+    assert!(assumed(&r, "labs.vitamin_d_nmol_l"));
+}
+
+// ───────────────────────── 5.7 denosumab timing ─────────────────────────
+
+fn dmab_ongoing(last_dose_days: i64) -> Value {
+    json!({"drug": "denosumab", "start": months_before(30), "last_dose": days_before(last_dose_days)})
+}
+
+#[test]
+fn denosumab_last_dose_210_days_is_timely() {
+    let r = assess(&with_meds(base(), vec![dmab_ongoing(210)]));
+    assert!(alert(&r, "denosumab_overdue").is_none());
+    assert_eq!(first_drug(&r), Some(Drug::Denosumab));
+    assert_eq!(r.pharmacotherapy.start, StartTiming::Continue);
+    assert!(alert(&r, "no_antiosteoporosis_therapy").is_none());
+}
+
+#[test]
+fn denosumab_last_dose_211_days_is_overdue() {
+    let r = assess(&with_meds(base(), vec![dmab_ongoing(211)]));
+    assert_eq!(severity(&r, "denosumab_overdue"), Some(Severity::Critical));
+    assert_eq!(first_drug(&r), Some(Drug::Denosumab));
+    assert_eq!(r.pharmacotherapy.start, StartTiming::Now);
+    let zero = follow_up(&r, AS_OF, 0).expect("injection now");
+    assert!(zero.items.contains(&FollowUpItem::DenosumabInjection));
+}
+
+#[test]
+fn denosumab_timely_injections_every_6_months_from_last_dose() {
+    let r = assess(&with_meds(base(), vec![dmab_ongoing(90)]));
+    let last = days_before(90);
+    let next = follow_up(&r, &last, 6).expect("next injection from the last dose");
+    assert!(next.items.contains(&FollowUpItem::DenosumabInjection));
+}
+
+#[test]
+fn denosumab_stopped_8_months_ago_is_rebound_resume_now() {
+    let stop = months_before(8);
+    let v = with_meds(
+        base(),
+        vec![
+            json!({"drug": "denosumab", "start": months_before(40), "end": stop, "last_dose": stop}),
+        ],
+    );
+    let r = assess(&v);
+    assert_eq!(severity(&r, "denosumab_overdue"), Some(Severity::Critical));
+    assert_eq!(first_drug(&r), Some(Drug::Denosumab));
+    assert_eq!(r.pharmacotherapy.start, StartTiming::Now);
+    assert!(!r.pharmacotherapy.recommended.contains(&Drug::Teriparatide));
+}
+
+#[test]
+fn denosumab_stopped_8_months_ago_with_poor_adherence_switches_to_zoledronic_now() {
+    let stop = months_before(8);
+    let v = with_meds(
+        with(base(), "/patient/adherence", json!("poor")),
+        vec![
+            json!({"drug": "denosumab", "start": months_before(40), "end": stop, "last_dose": stop}),
+        ],
+    );
+    let r = assess(&v);
+    assert_eq!(first_drug(&r), Some(Drug::ZoledronicAcid));
+    assert_eq!(r.pharmacotherapy.start, StartTiming::Now);
+    assert_eq!(
+        avoid_reason(&r, Drug::Denosumab).as_deref(),
+        Some("planned_transition")
+    );
+}
+
+#[test]
+fn denosumab_stopped_30_months_ago_has_no_overdue_alert() {
+    let stop = months_before(30);
+    let v = with_meds(
+        base(),
+        vec![
+            json!({"drug": "denosumab", "start": months_before(60), "end": stop, "last_dose": stop}),
+        ],
+    );
+    let r = assess(&v);
+    assert!(alert(&r, "denosumab_overdue").is_none());
+    assert!(alert(&r, "no_antiosteoporosis_therapy").is_some());
+}
+
+#[test]
+fn denosumab_stopped_followed_by_bisphosphonate_has_no_rebound_alert() {
+    let stop = months_before(10);
+    let v = with_meds(
+        base(),
+        vec![
+            json!({"drug": "denosumab", "start": months_before(40), "end": stop, "last_dose": stop}),
+            json!({"drug": "zoledronic_acid", "start": months_before(9), "end": months_before(9)}),
+        ],
+    );
+    let r = assess(&v);
+    assert!(alert(&r, "denosumab_overdue").is_none());
+}
+
+#[test]
+fn denosumab_stopped_less_than_7_months_after_last_dose_counts_as_ongoing() {
+    // Very high risk (T −3.5), yet never teriparatide next (10.3).
+    let stop = months_before(5);
+    let mut v = with_meds(
+        base(),
+        vec![
+            json!({"drug": "denosumab", "start": months_before(40), "end": stop, "last_dose": stop}),
+        ],
+    );
+    set(&mut v, "/bone_density/dxa/lumbar_spine_t", json!(-3.5));
+    let r = assess(&v);
+    assert_eq!(first_drug(&r), Some(Drug::Denosumab));
+    assert_ne!(r.pharmacotherapy.start, StartTiming::Now);
+    assert!(alert(&r, "denosumab_overdue").is_none());
+    assert!(alert(&r, "no_antiosteoporosis_therapy").is_none());
+}
+
+#[test]
+fn denosumab_ongoing_without_last_dose_warns() {
+    let v = with_meds(base(), vec![med("denosumab", &months_before(20))]);
+    let r = assess(&v);
+    assert_eq!(
+        severity(&r, "denosumab_last_dose_unknown"),
+        Some(Severity::Warning)
+    );
+    assert_eq!(first_drug(&r), Some(Drug::Denosumab));
+}
+
+#[test]
+fn fracture_on_timely_denosumab_continues_denosumab_even_if_very_high_risk() {
+    let mut v = with_meds(base(), vec![dmab_ongoing(60)]);
+    set(&mut v, "/bone_density/dxa/lumbar_spine_t", json!(-3.5));
+    set(&mut v, "/patient/prior_vertebral_fractures", json!(2));
+    let r = assess(&v);
+    assert_eq!(first_drug(&r), Some(Drug::Denosumab));
+    assert_eq!(r.pharmacotherapy.start, StartTiming::Continue);
+    assert!(!r.pharmacotherapy.recommended.contains(&Drug::Teriparatide));
+}
+
+#[test]
+fn denosumab_poor_adherence_plans_transition_to_zoledronic_6_months_after_last_dose() {
+    let mut v = with_meds(base(), vec![dmab_ongoing(60)]);
+    set(&mut v, "/patient/adherence", json!("poor"));
+    let r = assess(&v);
+    assert!(alert(&r, "denosumab_poor_adherence").is_some());
+    assert_eq!(first_drug(&r), Some(Drug::ZoledronicAcid));
+    assert_eq!(r.pharmacotherapy.start, StartTiming::Deferred);
+    assert_eq!(
+        r.pharmacotherapy.deferred_reason,
+        Some(DeferredReason::PlannedTransition)
+    );
+    let last = as_of().add_days(-60);
+    assert_eq!(r.pharmacotherapy.start_date, Some(last.add_months(6)));
+    assert_eq!(
+        avoid_reason(&r, Drug::Denosumab).as_deref(),
+        Some("planned_transition")
+    );
+}
+
+#[test]
+fn denosumab_poor_adherence_with_bisphosphonates_avoided_keeps_denosumab() {
+    let mut v = with_meds(base(), vec![dmab_ongoing(60)]);
+    set(&mut v, "/patient/adherence", json!("poor"));
+    set(&mut v, "/labs/egfr_ml_min", json!(32));
+    let r = assess(&v);
+    assert_eq!(first_drug(&r), Some(Drug::Denosumab));
+    assert!(!avoided(&r, Drug::Denosumab));
+}
+
+#[test]
+fn denosumab_rebound_with_renal_and_poor_adherence_resumes_denosumab() {
+    // 10.4: resume with adherence support whatever the adherence; never teriparatide.
+    let stop = months_before(9);
+    let mut v = with_meds(
+        base(),
+        vec![
+            json!({"drug": "denosumab", "start": months_before(40), "end": stop, "last_dose": stop}),
+        ],
+    );
+    set(&mut v, "/patient/adherence", json!("poor"));
+    set(&mut v, "/labs/egfr_ml_min", json!(32));
+    let r = assess(&v);
+    assert_eq!(first_drug(&r), Some(Drug::Denosumab));
+    assert!(!avoided(&r, Drug::Denosumab));
+    assert_eq!(r.pharmacotherapy.start, StartTiming::Now);
+}
+
+// ───────────────────────── 5.3–5.6, 10.x drug choice ─────────────────────────
+
+#[test]
+fn no_ongoing_therapy_alerts_and_zoledronic_when_adherence_unknown() {
+    let r = assess(&base());
+    assert_eq!(
+        severity(&r, "no_antiosteoporosis_therapy"),
+        Some(Severity::Warning)
+    );
+    assert_eq!(first_drug(&r), Some(Drug::ZoledronicAcid));
+    assert_eq!(
+        r.pharmacotherapy.recommended.last(),
+        Some(&Drug::CalciumVitaminD)
+    );
+}
+
+#[test]
+fn good_adherence_chooses_alendronate() {
+    let r = assess(&with(base(), "/patient/adherence", json!("good")));
+    assert_eq!(first_drug(&r), Some(Drug::Alendronate));
+}
+
+#[test]
+fn two_vertebral_fractures_present_plus_prior_are_very_high_risk() {
+    let r = assess(&with(
+        base(),
+        "/patient/prior_vertebral_fractures",
+        json!(1),
+    ));
+    assert_eq!(first_drug(&r), Some(Drug::Teriparatide));
+    assert_eq!(
+        r.pharmacotherapy
+            .max_duration_months
+            .get(&Drug::Teriparatide),
+        Some(&24)
+    );
+    assert_eq!(r.pharmacotherapy.then, vec![Drug::ZoledronicAcid]);
+    assert_eq!(r.pharmacotherapy.start, StartTiming::Now);
+}
+
+#[test]
+fn pathological_levels_do_not_count_as_vertebral_fractures() {
+    let v = two_levels(json!({
+        "level": "L2", "onset_days": 10, "pain_vas": 7, "imaging": ["mri"],
+        "mri": {"stir": "hyperintense"}, "height_loss_pct": 30, "posterior_wall": "intact",
+        "malignancy_signs": ["other_osseous_lesions"]
+    }));
+    let r = assess(&v);
+    assert!(
+        !r.risks
+            .adjacent_fracture
+            .factors
+            .contains(&"multiple_prior_vertebral_fractures".to_owned())
+    );
+}
+
+#[test]
+fn fracture_on_bisphosphonate_is_very_high_risk_teriparatide_then_antiresorptive() {
+    let v = with_meds(
+        base(),
+        vec![
+            med("alendronate", &months_before(30)),
+            json!({"drug": "teriparatide", "start": months_before(40), "end": months_before(30)}),
+        ],
+    );
+    let r = assess(&v);
+    assert_eq!(first_drug(&r), Some(Drug::Teriparatide));
+    assert_eq!(
+        r.pharmacotherapy
+            .max_duration_months
+            .get(&Drug::Teriparatide),
+        Some(&14)
+    );
+    assert_eq!(r.pharmacotherapy.then.len(), 1);
+    let then = r.pharmacotherapy.then[0];
+    assert!(
+        then.is_bisphosphonate() || then == Drug::Denosumab,
+        "{then:?}"
+    );
+}
+
+#[test]
+fn bisphosphonate_started_on_onset_day_is_not_a_failure() {
+    let v = with_meds(base(), vec![med("alendronate", &days_before(10))]);
+    let r = assess(&v);
+    assert_eq!(first_drug(&r), Some(Drug::Alendronate));
+    assert_eq!(r.pharmacotherapy.start, StartTiming::Continue);
+    let v = with_meds(base(), vec![med("alendronate", &days_before(11))]);
+    assert_eq!(first_drug(&assess(&v)), Some(Drug::Teriparatide));
+}
+
+#[test]
+fn fracture_on_bisphosphonate_with_onset_unknown_is_not_tested_and_assumed() {
+    let v = with_meds(
+        without(base(), "/fractures/0/onset_days"),
+        vec![med("alendronate", &months_before(30))],
+    );
+    let r = assess(&v);
+    assert_ne!(first_drug(&r), Some(Drug::Teriparatide));
+    assert!(assumed(&r, "fractures[0].onset_days"));
+}
+
+#[test]
+fn fracture_on_bisphosphonate_with_pth_avoided_is_denosumab() {
+    // 10.7.
+    let mut v = with_meds(base(), vec![med("alendronate", &months_before(30))]);
+    set(
+        &mut v,
+        "/patient/comorbidities",
+        json!(["malignancy_history"]),
+    );
+    let r = assess(&v);
+    assert_eq!(first_drug(&r), Some(Drug::Denosumab));
+    // Poor adherence: zoledronic acid after a failed oral drug.
+    set(&mut v, "/patient/adherence", json!("poor"));
+    let r = assess(&v);
+    assert_eq!(first_drug(&r), Some(Drug::ZoledronicAcid));
+}
+
+#[test]
+fn renal_below_35_with_good_adherence_is_denosumab() {
+    let mut v = with(base(), "/labs/egfr_ml_min", json!(32));
+    set(&mut v, "/patient/adherence", json!("good"));
+    let r = assess(&v);
+    assert_eq!(first_drug(&r), Some(Drug::Denosumab));
+    assert_eq!(r.pharmacotherapy.start, StartTiming::Now);
+    assert!(alert(&r, "ckd_mbd_workup").is_none());
+}
+
+#[test]
+fn renal_below_35_with_poor_adherence_is_teriparatide() {
+    let mut v = with(base(), "/labs/egfr_ml_min", json!(32));
+    set(&mut v, "/patient/adherence", json!("poor"));
+    let r = assess(&v);
+    assert_eq!(first_drug(&r), Some(Drug::Teriparatide));
+    assert_eq!(
+        avoid_reason(&r, Drug::Denosumab).as_deref(),
+        Some("poor_adherence")
+    );
+    // 10.9: nothing fits after the course.
+    assert!(r.pharmacotherapy.then.is_empty());
+    assert!(alert(&r, "no_suitable_drug").is_some());
+}
+
+#[test]
+fn renal_below_30_poor_adherence_and_malignancy_history_is_no_suitable_drug() {
+    let mut v = with(base(), "/labs/egfr_ml_min", json!(25));
+    set(&mut v, "/patient/adherence", json!("poor"));
+    set(
+        &mut v,
+        "/patient/comorbidities",
+        json!(["malignancy_history"]),
+    );
+    let r = assess(&v);
+    assert!(alert(&r, "no_suitable_drug").is_some());
+    assert_eq!(r.pharmacotherapy.recommended, vec![Drug::CalciumVitaminD]);
+    assert_eq!(r.pharmacotherapy.start, StartTiming::Deferred);
+    assert_eq!(
+        r.pharmacotherapy.deferred_reason,
+        Some(DeferredReason::SpecialistReview)
+    );
+}
+
+#[test]
+fn suspected_pathological_recommends_only_calcium_vitamin_d() {
+    let r = assess(&frac(
+        "malignancy_signs",
+        json!(["diffuse_marrow_replacement"]),
+    ));
+    assert_eq!(r.pharmacotherapy.recommended, vec![Drug::CalciumVitaminD]);
+    assert_eq!(r.pharmacotherapy.start, StartTiming::Deferred);
+    assert_eq!(
+        r.pharmacotherapy.deferred_reason,
+        Some(DeferredReason::PathologyWorkup)
+    );
+    assert!(avoided(&r, Drug::Teriparatide));
+}
+
+#[test]
+fn suspected_pathological_keeps_recent_denosumab_on_schedule() {
+    let v = with_meds(
+        frac("malignancy_signs", json!(["diffuse_marrow_replacement"])),
+        vec![dmab_ongoing(90)],
+    );
+    let r = assess(&v);
+    assert_eq!(first_drug(&r), Some(Drug::Denosumab));
+}
+
+#[test]
+fn romosozumab_avoided_with_recent_mi_or_stroke() {
+    let r = assess(&with(
+        base(),
+        "/patient/comorbidities",
+        json!(["recent_mi_or_stroke"]),
+    ));
+    assert_eq!(
+        avoid_reason(&r, Drug::Romosozumab).as_deref(),
+        Some("recent_mi_or_stroke")
+    );
+    assert!(!r.pharmacotherapy.recommended.contains(&Drug::Romosozumab));
+}
+
+#[test]
+fn romosozumab_avoided_with_coronary_disease() {
+    let r = assess(&with(
+        base(),
+        "/patient/comorbidities",
+        json!(["coronary_disease"]),
+    ));
+    assert_eq!(
+        avoid_reason(&r, Drug::Romosozumab).as_deref(),
+        Some("cardiovascular_or_bleeding_risk")
+    );
+}
+
+#[test]
+fn romosozumab_never_recommended_first_even_at_very_high_risk() {
+    let mut v = with(base(), "/bone_density/dxa/lumbar_spine_t", json!(-4.0));
+    set(&mut v, "/patient/prior_vertebral_fractures", json!(3));
+    assert_ne!(first_drug(&assess(&v)), Some(Drug::Romosozumab));
+    set(&mut v, "/labs/egfr_ml_min", json!(20));
+    set(&mut v, "/patient/adherence", json!("poor"));
+    assert_ne!(first_drug(&assess(&v)), Some(Drug::Romosozumab));
+}
+
+#[test]
+fn ongoing_romosozumab_continues_to_12_doses_then_antiresorptive() {
+    let v = with_meds(base(), vec![med("romosozumab", &months_before(4))]);
+    let r = assess(&v);
+    assert_eq!(first_drug(&r), Some(Drug::Romosozumab));
+    assert_eq!(r.pharmacotherapy.start, StartTiming::Continue);
+    assert_eq!(
+        r.pharmacotherapy
+            .max_duration_months
+            .get(&Drug::Romosozumab),
+        Some(&8)
+    );
+    assert_eq!(r.pharmacotherapy.then, vec![Drug::ZoledronicAcid]);
+}
+
+#[test]
+fn ongoing_romosozumab_continues_at_very_high_risk() {
+    let v = with(
+        with_meds(base(), vec![med("romosozumab", &months_before(4))]),
+        "/bone_density/dxa/lumbar_spine_t",
+        json!(-3.5),
+    );
+    let r = assess(&v);
+    assert_eq!(first_drug(&r), Some(Drug::Romosozumab));
+    assert!(!r.pharmacotherapy.then.is_empty());
+}
+
+fn teriparatide_for(months: i32, ongoing: bool) -> AssessmentReport {
+    let m = if ongoing {
+        med("teriparatide", &months_before(months))
+    } else {
+        json!({"drug": "teriparatide", "start": months_before(months + 3), "end": months_before(3)})
+    };
+    assess(&with_meds(base(), vec![m]))
+}
+
+#[test]
+fn teriparatide_20_months_no_limit_alert() {
+    let r = teriparatide_for(20, true);
+    assert!(alert(&r, "teriparatide_limit").is_none());
+    assert_eq!(first_drug(&r), Some(Drug::Teriparatide));
+    assert_eq!(r.pharmacotherapy.start, StartTiming::Continue);
+    assert_eq!(
+        r.pharmacotherapy
+            .max_duration_months
+            .get(&Drug::Teriparatide),
+        Some(&4)
+    );
+}
+
+#[test]
+fn teriparatide_21_and_23_months_ongoing_info_limit() {
+    for m in [21, 23] {
+        let r = teriparatide_for(m, true);
+        assert_eq!(
+            severity(&r, "teriparatide_limit"),
+            Some(Severity::Info),
+            "{m}"
+        );
+        assert!(!avoided(&r, Drug::Teriparatide), "{m}");
+    }
+}
+
+#[test]
+fn teriparatide_24_months_warning_and_avoided() {
+    let r = teriparatide_for(24, true);
+    assert_eq!(severity(&r, "teriparatide_limit"), Some(Severity::Warning));
+    assert_eq!(
+        avoid_reason(&r, Drug::Teriparatide).as_deref(),
+        Some("max_duration_reached")
+    );
+    assert_ne!(first_drug(&r), Some(Drug::Teriparatide));
+    assert!(first_drug(&r).is_some_and(|d| d.is_antiosteoporosis()));
+}
+
+#[test]
+fn teriparatide_22_months_ended_and_not_first_choice_has_no_limit_alert() {
+    // 10.11: the limit shows only while ongoing or first choice.
+    let r = teriparatide_for(22, false);
+    assert_ne!(first_drug(&r), Some(Drug::Teriparatide));
+    assert!(alert(&r, "teriparatide_limit").is_none());
+}
+
+#[test]
+fn teriparatide_22_months_ended_but_first_choice_alerts_info() {
+    let mut v = with_meds(
+        base(),
+        vec![json!({"drug": "teriparatide", "start": months_before(25), "end": months_before(3)})],
+    );
+    set(&mut v, "/bone_density/dxa/lumbar_spine_t", json!(-3.5));
+    let r = assess(&v);
+    assert_eq!(first_drug(&r), Some(Drug::Teriparatide));
+    assert_eq!(
+        r.pharmacotherapy
+            .max_duration_months
+            .get(&Drug::Teriparatide),
+        Some(&2)
+    );
+    assert_eq!(severity(&r, "teriparatide_limit"), Some(Severity::Info));
+}
+
+#[test]
+fn pth_months_add_teriparatide_and_abaloparatide() {
+    let v = with_meds(
+        base(),
+        vec![
+            json!({"drug": "teriparatide", "start": months_before(30), "end": months_before(18)}),
+            med("abaloparatide", &months_before(12)),
+        ],
+    );
+    let r = assess(&v);
+    assert_eq!(
+        avoid_reason(&r, Drug::Abaloparatide).as_deref(),
+        Some("max_duration_reached")
+    );
+}
+
+fn bisphosphonate_for(drug: &str, months: i32) -> AssessmentReport {
+    // A healed chronic fracture that began before the drug: no failure.
+    let mut v = with_meds(base(), vec![med(drug, &months_before(months))]);
+    set(&mut v, "/fractures/0/onset_days", json!(5000));
+    assess(&v)
+}
+
+#[test]
+fn oral_bisphosphonate_59_months_no_holiday_60_holiday_review() {
+    assert!(
+        alert(
+            &bisphosphonate_for("alendronate", 59),
+            "bisphosphonate_holiday_review"
+        )
+        .is_none()
+    );
+    assert_eq!(
+        severity(
+            &bisphosphonate_for("alendronate", 60),
+            "bisphosphonate_holiday_review"
+        ),
+        Some(Severity::Info)
+    );
+}
+
+#[test]
+fn iv_bisphosphonate_35_months_no_holiday_36_holiday_review() {
+    assert!(
+        alert(
+            &bisphosphonate_for("zoledronic_acid", 35),
+            "bisphosphonate_holiday_review"
+        )
+        .is_none()
+    );
+    assert_eq!(
+        severity(
+            &bisphosphonate_for("zoledronic_acid", 36),
+            "bisphosphonate_holiday_review"
+        ),
+        Some(Severity::Info)
+    );
+}
+
+#[test]
+fn ongoing_bisphosphonate_not_failed_continues() {
+    let r = bisphosphonate_for("risedronate", 12);
+    assert_eq!(first_drug(&r), Some(Drug::Risedronate));
+    assert_eq!(r.pharmacotherapy.start, StartTiming::Continue);
+}
+
+// ───────────────────────── validation of required fields ─────────────────────────
+
+#[test]
+fn required_fields_are_never_defaulted() {
+    for ptr in [
+        "/patient/neurological_deficit",
+        "/patient/age",
+        "/patient/sex",
+        "/fractures/0/level",
+    ] {
+        let e = error_paths(&without(base(), ptr));
+        let want = ptr
+            .trim_start_matches('/')
+            .replace("/0/", "[0].")
+            .replace('/', ".");
+        assert!(e.contains(&want), "{ptr}: {e:?}");
+    }
+}
+
+// ───────────────────────── further conventions ─────────────────────────
+
+#[test]
+fn imaging_mri_without_signal_object_is_unknown_with_stir_missing() {
+    let v = without(frac("imaging", json!(["mri"])), "/fractures/0/mri");
+    let r = assess(&v);
+    assert_eq!(class0(&r), FractureClass::Unknown);
+    assert!(
+        r.treatment
+            .missing
+            .contains(&"fractures[0].mri.stir".to_owned())
+    );
+}
+
+#[test]
+fn explicit_nonunion_false_does_not_cancel_diabetes() {
+    let mut v = with(base(), "/patient/comorbidities", json!(["diabetes"]));
+    set(&mut v, "/patient/nonunion_risk", json!(false));
+    let r = assess(&v);
+    assert!(r.perioperative.avoid.contains(&Drug::Nsaid));
+    assert!(
+        r.perioperative
+            .analgesia
+            .iter()
+            .any(|a| a.drug == Drug::Cox2Inhibitor)
+    );
+}
+
+#[test]
+fn pathological_fracture_with_t_minus_2_5_is_osteoporosis_not_severe() {
+    let v = with(
+        frac("malignancy_signs", json!(["other_osseous_lesions"])),
+        "/bone_density/dxa/lumbar_spine_t",
+        json!(-2.5),
+    );
+    let r = assess(&v);
+    assert_eq!(
+        serde_json::to_value(r.bone_density.diagnosis).unwrap(),
+        json!("osteoporosis")
+    );
+}
+
+#[test]
+fn referral_has_no_bed_rest_no_mobilisation_and_no_brace() {
+    let r = assess(&with(
+        base(),
+        "/patient/neurological_deficit",
+        json!("complete"),
+    ));
+    assert_eq!(r.perioperative.mobilize_within_hours, None);
+    assert_eq!(r.perioperative.bed_rest_max_days, None);
+    assert_eq!(
+        serde_json::to_value(r.perioperative.brace).unwrap(),
+        json!("none")
+    );
+    assert_eq!(r.perioperative.analgesia[0].drug, Drug::Paracetamol);
+}
+
+#[test]
+fn treated_level_is_neither_acute_nor_unhealed_for_periop_and_follow_up() {
+    let r = assess(&performed(base(), json!({})));
+    assert!(
+        r.perioperative
+            .analgesia
+            .iter()
+            .all(|a| a.drug != Drug::Calcitonin)
+    );
+    assert_eq!(r.perioperative.bed_rest_max_days, None);
+    assert!(r.follow_up.iter().all(|f| f.at_months != 1));
+}
+
+#[test]
+fn bone_turnover_markers_when_a_drug_starts_not_when_it_continues() {
+    let r = assess(&base());
+    assert!(
+        follow_up(&r, AS_OF, 3)
+            .unwrap()
+            .items
+            .contains(&FollowUpItem::BoneTurnoverMarkers)
+    );
+    let r = bisphosphonate_for("risedronate", 12);
+    assert!(
+        r.follow_up
+            .iter()
+            .all(|f| !f.items.contains(&FollowUpItem::BoneTurnoverMarkers))
+    );
+}
+
+#[test]
+fn hypocalcaemia_defers_the_next_denosumab_injection_never_stops_it() {
+    let v = with_meds(
+        with(base(), "/labs/calcium_mmol_l", json!(2.0)),
+        vec![dmab_ongoing(150)],
+    );
+    let r = assess(&v);
+    assert_eq!(first_drug(&r), Some(Drug::Denosumab));
+    assert!(!avoided(&r, Drug::Denosumab));
+    assert_eq!(r.pharmacotherapy.start, StartTiming::Deferred);
+    assert_eq!(
+        r.pharmacotherapy.deferred_reason,
+        Some(DeferredReason::CalciumCorrection)
+    );
+}
+
+#[test]
+fn low_vitamin_d_does_not_defer_a_continuing_denosumab() {
+    let v = with_meds(
+        with(base(), "/labs/vitamin_d_nmol_l", json!(30)),
+        vec![dmab_ongoing(60)],
+    );
+    let r = assess(&v);
+    assert!(alert(&r, "vitamin_d_deficiency").is_some());
+    assert_eq!(r.pharmacotherapy.start, StartTiming::Continue);
+}
+
+#[test]
+fn ongoing_denosumab_with_renal_below_30_triggers_ckd_mbd() {
+    let v = with_meds(
+        with(base(), "/labs/egfr_ml_min", json!(20)),
+        vec![dmab_ongoing(60)],
+    );
+    assert_eq!(
+        severity(&assess(&v), "ckd_mbd_workup"),
+        Some(Severity::Critical)
+    );
+}
+
+#[test]
+fn ongoing_abaloparatide_under_limit_continues() {
+    let r = assess(&with_meds(
+        base(),
+        vec![med("abaloparatide", &months_before(6))],
+    ));
+    assert_eq!(first_drug(&r), Some(Drug::Abaloparatide));
+    assert_eq!(r.pharmacotherapy.start, StartTiming::Continue);
+    assert_eq!(
+        r.pharmacotherapy
+            .max_duration_months
+            .get(&Drug::Abaloparatide),
+        Some(&18)
+    );
+}
+
+#[test]
+fn alerts_are_unique_and_critical_first() {
+    let mut v = frac("malignancy_signs", json!(["epidural_or_paraspinal_mass"]));
+    set(&mut v, "/patient/neurological_deficit", json!("incomplete"));
+    set(&mut v, "/fractures/0/imaging", json!(["xray"]));
+    set(&mut v, "/labs/calcium_mmol_l", json!(2.0));
+    let r = assess(&v);
+    let codes: Vec<&str> = r.alerts.iter().map(|a| a.code.as_str()).collect();
+    let mut dedup = codes.clone();
+    dedup.sort_unstable();
+    dedup.dedup();
+    assert_eq!(dedup.len(), codes.len(), "{codes:?}");
+    let sev: Vec<Severity> = r.alerts.iter().map(|a| a.severity).collect();
+    let mut sorted = sev.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(sev, sorted);
+}
