@@ -26,6 +26,67 @@ pub type AlertParams = Vec<(&'static str, String)>;
 /// A fired alert: its severity, text parameters and the recommendations it names.
 type FiredAlert = (Severity, AlertParams, Vec<&'static str>);
 
+/// What the engine did with an absent optional input: a stable code that renderers translate
+/// (`assumption.<code>` in the i18n catalogue).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Assumed {
+    Today,
+    Initial,
+    NoneReported,
+    Zero,
+    TreatedAsUnknown,
+    AdherenceUnknown,
+    PriorFragilityDefault,
+    DerivedToleranceGood,
+    DerivedTolerancePoor,
+    NonunionDerivedTrue,
+    NonunionDerivedFalse,
+    MeasureCreatinine,
+    OnsetUnknownBisphosphonate,
+    MeasureCalcium,
+    MeasureVitaminD,
+}
+
+impl Assumed {
+    pub const ALL: [Assumed; 15] = [
+        Assumed::Today,
+        Assumed::Initial,
+        Assumed::NoneReported,
+        Assumed::Zero,
+        Assumed::TreatedAsUnknown,
+        Assumed::AdherenceUnknown,
+        Assumed::PriorFragilityDefault,
+        Assumed::DerivedToleranceGood,
+        Assumed::DerivedTolerancePoor,
+        Assumed::NonunionDerivedTrue,
+        Assumed::NonunionDerivedFalse,
+        Assumed::MeasureCreatinine,
+        Assumed::OnsetUnknownBisphosphonate,
+        Assumed::MeasureCalcium,
+        Assumed::MeasureVitaminD,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Assumed::Today => "today",
+            Assumed::Initial => "initial",
+            Assumed::NoneReported => "none_reported",
+            Assumed::Zero => "zero",
+            Assumed::TreatedAsUnknown => "treated_as_unknown",
+            Assumed::AdherenceUnknown => "adherence_unknown",
+            Assumed::PriorFragilityDefault => "prior_fragility_default",
+            Assumed::DerivedToleranceGood => "derived_tolerance_good",
+            Assumed::DerivedTolerancePoor => "derived_tolerance_poor",
+            Assumed::NonunionDerivedTrue => "nonunion_derived_true",
+            Assumed::NonunionDerivedFalse => "nonunion_derived_false",
+            Assumed::MeasureCreatinine => "measure_creatinine",
+            Assumed::OnsetUnknownBisphosphonate => "onset_unknown_bisphosphonate",
+            Assumed::MeasureCalcium => "measure_calcium",
+            Assumed::MeasureVitaminD => "measure_vitamin_d",
+        }
+    }
+}
+
 /// What the rules fire, gathered across sections.
 #[derive(Default)]
 pub struct Out {
@@ -113,12 +174,22 @@ impl Out {
         }
     }
 
-    pub fn assume(&mut self, path: impl Into<String>, assumption: impl Into<String>) {
+    /// Records a default applied to an absent optional input: `code` is stable (renderers
+    /// translate it), `english` says the same for a reader of the JSON.
+    pub fn assume(
+        &mut self,
+        path: impl Into<String>,
+        code: Assumed,
+        value: Option<String>,
+        english: impl Into<String>,
+    ) {
         let path = path.into();
         if !self.assumed.iter().any(|a| a.path == path) {
             self.assumed.push(InputAssumed {
                 path,
-                assumption: assumption.into(),
+                assumption: english.into(),
+                code: code.code().to_owned(),
+                value,
             });
         }
     }
@@ -195,42 +266,75 @@ pub fn assess_valid(valid: &ValidRequest) -> Result<AssessmentReport, EngineErro
 fn assumptions(f: &Facts<'_>, out: &mut Out) {
     let p = &f.req.patient;
     if f.req.as_of.is_none() {
-        out.assume("as_of", format!("today's date {} used", f.as_of));
+        let d = f.as_of.to_string();
+        out.assume(
+            "as_of",
+            Assumed::Today,
+            Some(d.clone()),
+            format!("today's date {d} used"),
+        );
     }
     if f.req.phase.is_none() {
-        out.assume("phase", "initial");
+        out.assume("phase", Assumed::Initial, None, "initial");
     }
     if p.comorbidities.is_none() {
-        out.assume("patient.comorbidities", "none reported");
+        out.assume(
+            "patient.comorbidities",
+            Assumed::NoneReported,
+            None,
+            "none reported",
+        );
     }
     if f.tolerance_derived {
+        let poor = f.tolerance == crate::request::SurgicalTolerance::Poor;
         out.assume(
             "patient.surgical_tolerance",
+            if poor {
+                Assumed::DerivedTolerancePoor
+            } else {
+                Assumed::DerivedToleranceGood
+            },
+            None,
             format!(
                 "derived from ASA class and major comorbidities: {}",
-                if f.tolerance == crate::request::SurgicalTolerance::Poor {
-                    "poor"
-                } else {
-                    "good"
-                }
+                if poor { "poor" } else { "good" }
             ),
         );
     }
     if p.adherence.is_none() {
-        out.assume("patient.adherence", "unknown (treated as not good)");
+        out.assume(
+            "patient.adherence",
+            Assumed::AdherenceUnknown,
+            None,
+            "unknown (treated as not good)",
+        );
     }
     if p.prior_fragility_fractures.is_none() {
+        let n = f.prior_fragility.to_string();
         out.assume(
             "patient.prior_fragility_fractures",
-            format!("{} (rule 10.16)", f.prior_fragility),
+            Assumed::PriorFragilityDefault,
+            Some(n.clone()),
+            format!("{n} (rule 10.16)"),
         );
     }
     if p.prior_vertebral_fractures.is_none() {
-        out.assume("patient.prior_vertebral_fractures", "0");
+        out.assume(
+            "patient.prior_vertebral_fractures",
+            Assumed::Zero,
+            None,
+            "0",
+        );
     }
     if p.nonunion_risk.is_none() {
         out.assume(
             "patient.nonunion_risk",
+            if f.nonunion_risk {
+                Assumed::NonunionDerivedTrue
+            } else {
+                Assumed::NonunionDerivedFalse
+            },
+            None,
             format!(
                 "derived from diabetes, smoking and glucocorticoid use: {}",
                 f.nonunion_risk
@@ -239,7 +343,12 @@ fn assumptions(f: &Facts<'_>, out: &mut Out) {
     }
     for fr in &f.fractures {
         if !fr.wall_given {
-            out.assume(fr.path("posterior_wall"), "treated as unknown");
+            out.assume(
+                fr.path("posterior_wall"),
+                Assumed::TreatedAsUnknown,
+                None,
+                "treated as unknown",
+            );
         }
     }
 }

@@ -498,6 +498,11 @@ pub enum Outcome {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct InputAssumed {
     pub path: String,
-    /// What the engine did without it, e.g. `treated as unknown`.
+    /// What the engine did without it, in English, e.g. `treated as unknown`.
     pub assumption: String,
+    /// Additive: a stable code for the assumption (renderers translate it), e.g. `treated_as_unknown`.
+    pub code: String,
+    /// Additive: the value the assumption used, where it has one (a date, a count, good/poor).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
 }

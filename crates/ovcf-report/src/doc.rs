@@ -172,20 +172,17 @@ pub(crate) fn pick(lang: Lang, text: &Text) -> &str {
     }
 }
 
-/// Lower case ASCII letters and digits, every other run of characters one `_`, none at the ends.
-pub(crate) fn slug(s: &str) -> String {
-    let mut out = String::new();
-    for c in s.chars() {
+/// `3.2#5 (contraindication)` → `r3_2_5_contraindication`.
+fn rule_key(rule: &str) -> String {
+    let mut out = String::from("r");
+    for c in rule.chars() {
         if c.is_ascii_alphanumeric() {
             out.push(c.to_ascii_lowercase());
-        } else if !out.is_empty() && !out.ends_with('_') {
+        } else if !out.ends_with('_') {
             out.push('_');
         }
     }
-    while out.ends_with('_') {
-        out.pop();
-    }
-    out
+    out.trim_end_matches('_').to_owned()
 }
 
 fn fact_value(v: &serde_json::Value) -> String {
@@ -478,7 +475,8 @@ impl Builder<'_> {
         self.section("bone_density", vec![Block::Fields(fields)])
     }
 
-    /// `rule (k=v; …)` for the applied explanation entries of one decision.
+    /// For the applied explanation entries of one decision: the rule in words (catalogue
+    /// `rule_text.*`) with its number and the facts it used.
     fn basis(&self, decision: &str) -> Vec<String> {
         self.report
             .explanation
@@ -490,15 +488,14 @@ impl Builder<'_> {
                     .iter()
                     .map(|(k, v)| format!("{k}={}", fact_value(v)))
                     .collect();
-                if facts.is_empty() {
-                    format!("{} {}", self.t("plan_field.rule"), e.rule)
-                } else {
-                    format!(
-                        "{} {} ({})",
-                        self.t("plan_field.rule"),
-                        e.rule,
-                        facts.join(", ")
-                    )
+                let rule = format!("{} {}", self.t("plan_field.rule"), e.rule);
+                let why =
+                    crate::i18n::lookup(self.lang, &format!("rule_text.{}", rule_key(&e.rule)));
+                match (why, facts.is_empty()) {
+                    (Some(w), true) => format!("{w} ({rule})"),
+                    (Some(w), false) => format!("{w} ({rule}: {})", facts.join(", ")),
+                    (None, true) => rule,
+                    (None, false) => format!("{rule} ({})", facts.join(", ")),
                 }
             })
             .collect()
@@ -517,7 +514,8 @@ impl Builder<'_> {
                 word(lang, "plan", &alt).to_owned(),
             ));
         }
-        let basis = self.basis("treatment.plan");
+        let mut basis = self.basis("treatment.plan");
+        basis.extend(self.basis("treatment.procedure"));
         if !basis.is_empty() {
             fields.push((
                 self.t("plan_field.basis").to_owned(),
@@ -755,8 +753,9 @@ impl Builder<'_> {
                     };
                     Bar {
                         label: word_open(lang, "factor", &c.factor),
-                        fraction: if c.odds_ratio.is_finite() && max > 0.0 {
-                            (c.odds_ratio / max).clamp(0.0, 1.0)
+                        // Log scale: an OR of 1 adds nothing, the strongest driver fills the bar.
+                        fraction: if c.odds_ratio.is_finite() && max > 1.0 {
+                            (c.odds_ratio.max(1.0).ln() / max.ln()).clamp(0.0, 1.0)
                         } else {
                             0.0
                         },
@@ -1073,9 +1072,11 @@ impl Builder<'_> {
         let items = entries
             .iter()
             .map(|a| {
-                let text =
-                    crate::i18n::lookup(self.lang, &format!("assumption.{}", slug(&a.assumption)))
-                        .map_or_else(|| a.assumption.clone(), str::to_owned);
+                let text = crate::i18n::lookup(self.lang, &format!("assumption.{}", a.code))
+                    .map_or_else(
+                        || a.assumption.clone(),
+                        |t| t.replace("{value}", a.value.as_deref().unwrap_or("")),
+                    );
                 Item::plain(format!("{} → {text}", a.path))
             })
             .collect();

@@ -340,6 +340,8 @@ pub fn workup_l3() -> AssessmentReport {
     r.inputs_assumed = vec![InputAssumed {
         path: "fractures[0].posterior_wall".into(),
         assumption: "treated as unknown".into(),
+        code: "treated_as_unknown".into(),
+        value: None,
     }];
     r
 }
@@ -545,7 +547,9 @@ pub fn kitchen_sink() -> AssessmentReport {
     ];
     r.inputs_assumed = vec![InputAssumed {
         path: "patient.adherence".into(),
-        assumption: "treated as unknown".into(),
+        assumption: "unknown (treated as not good)".into(),
+        code: "adherence_unknown".into(),
+        value: None,
     }];
     r
 }

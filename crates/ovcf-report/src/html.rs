@@ -63,11 +63,12 @@ table{border-collapse:collapse;width:100%;margin:.3rem 0;font-size:.9rem}
 table.grid th,table.grid td{border:1px solid #c5ccd3;padding:.25rem .45rem;text-align:left;vertical-align:top}
 table.grid thead th{background:#e6ebf0;color:#1a1a1a}
 table.grid tbody th{background:#f3f5f7}
-table.bars th{font-weight:400;text-align:left;padding:.15rem .6rem .15rem 0;width:35%}
-table.bars td{padding:.15rem 0}
-.bar{height:.9rem;background:#e6ebf0;border:1px solid #c5ccd3}
+table.bars{width:100%;border-collapse:collapse}
+table.bars th{font-weight:400;text-align:left;padding:.15rem .6rem .15rem 0;width:30%}
+table.bars td{padding:.15rem 0;width:45%}
+.bar{height:.9rem;width:100%;background:#e6ebf0;border:1px solid #c5ccd3}
 .bar span{display:block;height:100%;background:#1f5f99}
-td.bar-value{padding-left:.6rem;white-space:nowrap;font-variant-numeric:tabular-nums}
+td.bar-value{width:auto;padding-left:.6rem;white-space:nowrap;font-variant-numeric:tabular-nums}
 footer{margin-top:1.8rem;padding-top:.6rem;border-top:2px solid #1f3b57;font-size:.88rem;color:#333}
 @page{size:A4;margin:14mm 12mm}
 @media print{

@@ -380,22 +380,44 @@ fn snapshot_vignette_post_procedure_l1_explained() {
 }
 
 #[test]
-fn assumptions_are_translated_by_slug_or_shown_as_given() {
-    assert_eq!(
-        crate::doc::slug(
-            "unknown: measure 25(OH)D before the first zoledronic acid or denosumab dose"
-        ),
-        "unknown_measure_25_oh_d_before_the_first_zoledronic_acid_or_denosumab_dose"
-    );
+fn assumptions_are_translated_by_code_with_their_value_or_shown_as_given() {
     let mut r = fixtures::workup_l3();
     r.inputs_assumed.push(ovcf_core::report::InputAssumed {
         path: "as_of".into(),
         assumption: "today's date 2026-11-24 used".into(),
+        code: "today".into(),
+        value: Some("2026-11-24".into()),
+    });
+    r.inputs_assumed.push(ovcf_core::report::InputAssumed {
+        path: "patient.future_field".into(),
+        assumption: "an assumption a newer engine makes".into(),
+        code: "not_in_catalogue".into(),
+        value: None,
     });
     let zh = render_text(&r, &opts(Lang::Zh, false));
     assert!(
         zh.contains("fractures[0].posterior_wall → 按未知处理"),
         "{zh}"
     );
-    assert!(zh.contains("as_of → today's date 2026-11-24 used"), "{zh}");
+    assert!(
+        zh.contains("as_of → 未提供评估日期：按当日 2026-11-24 计算"),
+        "{zh}"
+    );
+    assert!(
+        zh.contains("patient.future_field → an assumption a newer engine makes"),
+        "{zh}"
+    );
+}
+
+#[test]
+fn every_engine_assumption_code_has_a_translation() {
+    for a in ovcf_core::engine::Assumed::ALL {
+        let key = format!("assumption.{}", a.code());
+        for lang in [Lang::Zh, Lang::En] {
+            assert!(
+                crate::i18n::lookup(lang, &key).is_some(),
+                "{key} missing in {lang:?}"
+            );
+        }
+    }
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
-use crate::engine::Out;
+use crate::engine::{Assumed, Out};
 use crate::facts::Facts;
 use crate::report::{
     Acuity, Analgesic, AvoidReason, Brace, Outcome, Perioperative, Plan, Severity, Treatment,
@@ -96,6 +96,8 @@ pub fn plan(f: &Facts<'_>, t: &Treatment, out: &mut Out) -> Perioperative {
     if f.renal.is_none() {
         out.assume(
             "labs.egfr_ml_min",
+            Assumed::MeasureCreatinine,
+            None,
             "renal function unknown: measure creatinine before the first bisphosphonate or NSAID dose",
         );
         out.recommend("periop.measure_renal_function");

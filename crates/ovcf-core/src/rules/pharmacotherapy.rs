@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use crate::date::Date;
-use crate::engine::Out;
+use crate::engine::{Assumed, Out};
 use crate::facts::Facts;
 use crate::report::{
     AvoidReason, AvoidedDrug, DeferredReason, Outcome, Pharmacotherapy, Severity, StartTiming,
@@ -176,6 +176,8 @@ fn fracture_on_bisphosphonate<'m>(f: &Facts<'m>, out: &mut Out) -> Option<&'m Me
             }
             None => out.assume(
                 fr.path("onset_days"),
+                Assumed::OnsetUnknownBisphosphonate,
+                None,
                 "unknown: 'fracture while on a bisphosphonate' not tested for this level",
             ),
         }
@@ -525,6 +527,8 @@ pub fn plan(f: &Facts<'_>, out: &mut Out) -> Pharmacotherapy {
     if f.calcium.is_none() {
         out.assume(
             "labs.calcium_mmol_l",
+            Assumed::MeasureCalcium,
+            None,
             "unknown: measure serum calcium before the first anti-osteoporosis dose",
         );
         out.recommend("drug.measure_calcium_vitamin_d");
@@ -532,6 +536,8 @@ pub fn plan(f: &Facts<'_>, out: &mut Out) -> Pharmacotherapy {
     if f.vitamin_d.is_none() {
         out.assume(
             "labs.vitamin_d_nmol_l",
+            Assumed::MeasureVitaminD,
+            None,
             "unknown: measure 25(OH)D before the first zoledronic acid or denosumab dose",
         );
         out.recommend("drug.measure_calcium_vitamin_d");

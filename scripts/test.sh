@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The project's whole test suite: formatting, lints, unit/integration/property/snapshot tests,
+# and the shared clinical vignettes against the release binary. Exits non-zero on any failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+
+echo "== cargo clippy (all targets, warnings are errors)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+echo "== cargo test"
+cargo test --workspace --locked
+
+echo "== benchmarks compile"
+cargo bench --workspace --locked --no-run
+
+echo "== clinical vignettes through the release binary"
+cargo build --release --locked -p ovcf-cli
+shared_check="../shared/vignettes/check.py"
+if [ -f "$shared_check" ]; then
+  python3 "$shared_check" --ovcf target/release/ovcf vignettes/public vignettes/own
+else
+  echo "(../shared/vignettes/check.py not found: the same cases ran in cargo test, tests/vignettes.rs)"
+fi
