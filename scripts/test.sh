@@ -7,14 +7,11 @@ cd "$(dirname "$0")/.."
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 
-echo "== cargo clippy (all targets, warnings are errors)"
+echo "== cargo clippy (all targets incl. benches, warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 echo "== cargo test"
 cargo test --workspace --locked
-
-echo "== benchmarks compile"
-cargo bench --workspace --locked --no-run
 
 echo "== clinical vignettes through the release binary"
 cargo build --release --locked -p ovcf-cli
