@@ -216,14 +216,7 @@ pub fn assess_valid(valid: &ValidRequest) -> Result<AssessmentReport, EngineErro
     let mut treatment = rules::treatment::plan(&facts, &mut fractures, &mut out);
     let pharmacotherapy = rules::pharmacotherapy::plan(&facts, &mut out);
     let procedure_checks = rules::procedure::checks(&facts, &mut out);
-    let risks = rules::risks::assess(
-        &facts,
-        &fractures,
-        &treatment,
-        &pharmacotherapy,
-        k,
-        &mut out,
-    );
+    let risks = rules::risks::assess(&facts, &treatment, k, &mut out);
     rules::treatment::techniques(&facts, &mut treatment, &risks, &mut out);
     let perioperative = rules::perioperative::plan(&facts, &treatment, &mut out);
     let follow_up = rules::follow_up::schedule(

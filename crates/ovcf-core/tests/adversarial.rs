@@ -11,19 +11,8 @@ use ovcf_core::request::Drug;
 use ovcf_core::{AssessError, AssessmentReport, Date, assess_json};
 use serde_json::{Map, Value, json};
 
-const AS_OF: &str = "2026-11-24";
-
-fn as_of() -> Date {
-    Date::parse(AS_OF).unwrap()
-}
-
-fn days_before(n: i64) -> String {
-    as_of().add_days(-n).to_string()
-}
-
-fn months_before(n: i32) -> String {
-    as_of().add_months(-n).to_string()
-}
+mod common;
+use common::*;
 
 /// splitmix64: a small deterministic generator, so every failure is reproducible by its seed.
 struct Rng(u64);
@@ -55,36 +44,6 @@ fn put(obj: &mut Map<String, Value>, key: &str, v: Option<Value>) {
         obj.insert(key.to_owned(), v);
     }
 }
-
-const LEVELS: [&str; 17] = [
-    "T1", "T2", "T3", "T4", "T5", "T6", "T7", "T8", "T9", "T10", "T11", "T12", "L1", "L2", "L3",
-    "L4", "L5",
-];
-
-const COMORBIDITIES: [&str; 14] = [
-    "heart_failure",
-    "coronary_disease",
-    "copd",
-    "diabetes",
-    "chronic_kidney_disease",
-    "dementia",
-    "malignancy_history",
-    "coagulopathy",
-    "anticoagulant_therapy",
-    "active_infection",
-    "recent_mi_or_stroke",
-    "glucocorticoid_use",
-    "smoking",
-    "rheumatoid_arthritis",
-];
-
-const SIGNS: [&str; 5] = [
-    "convex_posterior_border",
-    "pedicle_or_posterior_element_involvement",
-    "epidural_or_paraspinal_mass",
-    "diffuse_marrow_replacement",
-    "other_osseous_lesions",
-];
 
 fn medication_templates() -> Vec<Value> {
     let future = as_of().add_days(10).to_string();

@@ -12,19 +12,8 @@ use ovcf_core::request::Drug;
 use ovcf_core::{AssessError, AssessmentReport, Date, FieldError, assess_json};
 use serde_json::{Value, json};
 
-const AS_OF: &str = "2026-11-24";
-
-fn as_of() -> Date {
-    Date::parse(AS_OF).unwrap()
-}
-
-fn days_before(n: i64) -> String {
-    as_of().add_days(-n).to_string()
-}
-
-fn months_before(n: i32) -> String {
-    as_of().add_months(-n).to_string()
-}
+mod common;
+use common::*;
 
 /// A fit 70-year-old woman with one acute, painful L1 fracture: MRI STIR hyperintense, posterior
 /// wall intact, 30 % height loss, VAS 7. Plan: vertebroplasty (nothing calls for kyphoplasty).

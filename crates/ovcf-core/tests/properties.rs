@@ -9,39 +9,12 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 use serde_json::{Map, Value, json};
 
+mod common;
+use common::*;
+
 fn today() -> Date {
     Date::parse("2026-11-24").unwrap()
 }
-
-const LEVELS: [&str; 17] = [
-    "T1", "T2", "T3", "T4", "T5", "T6", "T7", "T8", "T9", "T10", "T11", "T12", "L1", "L2", "L3",
-    "L4", "L5",
-];
-
-const COMORBIDITIES: [&str; 14] = [
-    "heart_failure",
-    "coronary_disease",
-    "copd",
-    "diabetes",
-    "chronic_kidney_disease",
-    "dementia",
-    "malignancy_history",
-    "coagulopathy",
-    "anticoagulant_therapy",
-    "active_infection",
-    "recent_mi_or_stroke",
-    "glucocorticoid_use",
-    "smoking",
-    "rheumatoid_arthritis",
-];
-
-const SIGNS: [&str; 5] = [
-    "convex_posterior_border",
-    "pedicle_or_posterior_element_involvement",
-    "epidural_or_paraspinal_mass",
-    "diffuse_marrow_replacement",
-    "other_osseous_lesions",
-];
 
 const DRUGS: [&str; 15] = [
     "alendronate",

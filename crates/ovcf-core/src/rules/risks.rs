@@ -6,8 +6,8 @@ use crate::engine::Out;
 use crate::facts::Facts;
 use crate::knowledge::Knowledge;
 use crate::report::{
-    AdjacentFractureRisk, CementLeakageRisk, FractureFinding, Outcome, Pharmacotherapy, Plan,
-    RiskContribution, RiskEstimateBasis, Risks, Tier, Treatment,
+    AdjacentFractureRisk, CementLeakageRisk, Outcome, Plan, RiskContribution, RiskEstimateBasis,
+    Risks, Tier, Treatment,
 };
 use crate::request::{CementLeakage, PosteriorWall};
 use crate::rules::procedure::{cement_over_fill, cement_range};
@@ -23,14 +23,7 @@ fn tier(n: usize, moderate: f64, high: f64) -> Tier {
     }
 }
 
-pub fn assess(
-    f: &Facts<'_>,
-    _fractures: &[FractureFinding],
-    t: &Treatment,
-    _drugs: &Pharmacotherapy,
-    k: &Knowledge,
-    out: &mut Out,
-) -> Risks {
+pub fn assess(f: &Facts<'_>, t: &Treatment, k: &Knowledge, out: &mut Out) -> Risks {
     let th = f.th;
     let p = f.req.procedure.as_ref();
     let mut factors: Vec<&'static str> = Vec::new();
