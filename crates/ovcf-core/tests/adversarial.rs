@@ -598,6 +598,16 @@ fn violations(v: &Value, r: &AssessmentReport) -> Vec<String> {
     let avoided = |d: Drug| ph.avoid.iter().any(|a| a.drug == d);
     let first = ph.recommended.first().copied();
 
+    for a in &r.alerts {
+        for msg in [&a.message.zh, &a.message.en] {
+            if msg.contains('{') || msg.contains('}') {
+                out.push(format!(
+                    "alert {} has an unfilled placeholder: {msg}",
+                    a.code
+                ));
+            }
+        }
+    }
     for a in &ph.avoid {
         if ph.recommended.contains(&a.drug) {
             out.push(format!(

@@ -156,6 +156,17 @@ fn run(dir: &str) -> usize {
                 continue;
             }
         };
+        for a in report["alerts"].as_array().unwrap() {
+            for lang in ["zh", "en"] {
+                let msg = a["message"][lang].as_str().unwrap_or("");
+                if msg.contains('{') || msg.contains('}') || msg.is_empty() {
+                    failures.push(format!(
+                        "{id}: alert {} has an unfilled text: {msg}",
+                        a["code"]
+                    ));
+                }
+            }
+        }
         for (path, exp) in v["expect"].as_object().unwrap() {
             if let Err(why) = check(&report, path, exp) {
                 failures.push(format!("{id}: {path}: expected {exp}, {why}"));

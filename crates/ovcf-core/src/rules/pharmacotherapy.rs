@@ -255,7 +255,17 @@ pub fn plan(f: &Facts<'_>, out: &mut Out) -> Pharmacotherapy {
             out.recommend("drug.denosumab_transition");
         }
         if dmab.active() {
-            out.alert("denosumab_poor_adherence", Severity::Warning, vec![]);
+            // The zoledronic acid transition is due 6 months after the last dose (now if late).
+            let due = dmab_entry
+                .and_then(|m| m.last_dose.or(m.end))
+                .map(|d| d.add_months(th.denosumab_transition_months.value as i32))
+                .filter(|d| *d > f.as_of)
+                .unwrap_or(f.as_of);
+            out.alert(
+                "denosumab_poor_adherence",
+                Severity::Warning,
+                vec![("date", due.to_string())],
+            );
             out.recommend("drug.denosumab_poor_adherence");
         }
     }
