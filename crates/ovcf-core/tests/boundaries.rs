@@ -2803,3 +2803,31 @@ fn alerts_are_unique_and_critical_first() {
     sorted.sort_by(|a, b| b.cmp(a));
     assert_eq!(sev, sorted);
 }
+
+/// Rule 0.6 with §7: reviews after a performed procedure count from its date, and a new
+/// augmentation planned at another level counts from `as_of`; both schedules are kept.
+#[test]
+fn performed_procedure_and_new_augmentation_each_keep_their_review_anchor() {
+    let mut v = base();
+    set(&mut v, "/phase", json!("follow_up"));
+    let treated = json!({"level": "T12", "onset_days": 120, "pain_vas": 2, "imaging": ["mri"],
+        "mri": {"stir": "isointense"}, "height_loss_pct": 30, "posterior_wall": "intact"});
+    v["fractures"].as_array_mut().unwrap().push(treated);
+    let performed = days_before(100);
+    set(
+        &mut v,
+        "/procedure",
+        json!({"type": "kyphoplasty", "level": "T12", "date": performed}),
+    );
+    let r = assess(&v);
+    assert_eq!(plan(&r), Plan::Vertebroplasty);
+    assert_eq!(r.treatment.per_level.len(), 1);
+    let froms: std::collections::BTreeSet<String> = r
+        .follow_up
+        .iter()
+        .filter(|f| f.items.contains(&FollowUpItem::ClinicalReview))
+        .map(|f| f.from.to_string())
+        .collect();
+    assert!(froms.contains(&performed), "{froms:?}");
+    assert!(froms.contains(AS_OF), "{froms:?}");
+}

@@ -36,19 +36,22 @@ pub fn schedule(
         th.follow_up_second_months.value as u32,
         th.follow_up_third_months.value as u32,
     ];
-    let review_anchor = if t.plan.is_augmentation() {
+    // Post-procedure reviews count from the performed procedure (rule 0.6); a newly planned
+    // augmentation or conservative care counts from `as_of`. Both apply when a treated level and
+    // a new plan coexist; identical anchors merge.
+    let mut anchors = Vec::new();
+    if let Some(d) = performed {
         out.recommend("fu.post_augmentation");
-        Some(performed.unwrap_or(f.as_of))
-    } else if let Some(d) = performed {
+        anchors.push(d);
+    }
+    if t.plan.is_augmentation() {
         out.recommend("fu.post_augmentation");
-        Some(d)
-    } else if t.plan == Plan::Conservative {
+        anchors.push(f.as_of);
+    } else if t.plan == Plan::Conservative && performed.is_none() {
         out.recommend("fu.conservative");
-        Some(f.as_of)
-    } else {
-        None
-    };
-    if let Some(anchor) = review_anchor {
+        anchors.push(f.as_of);
+    }
+    for &anchor in &anchors {
         for m in reviews {
             add(anchor, m, FollowUpItem::ClinicalReview);
             add(anchor, m, FollowUpItem::Radiograph);
@@ -142,7 +145,7 @@ pub fn schedule(
         "7",
         &[
             ("plan", json!(t.plan)),
-            ("review_anchor", json!(review_anchor)),
+            ("review_anchors", json!(anchors)),
             ("drug_starts", json!(starts)),
             ("no_bmd_measurement", json!(no_bmd)),
         ],
