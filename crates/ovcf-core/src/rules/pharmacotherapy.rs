@@ -631,7 +631,14 @@ pub fn plan(f: &Facts<'_>, out: &mut Out) -> Pharmacotherapy {
         ("denosumab", json!(format!("{dmab:?}"))),
         ("adherence", json!(f.adherence)),
         ("pth_months", json!(pth_months)),
-        ("renal", json!(f.renal.map(|(v, _)| v))),
+        ("renal_ml_min", json!(f.renal.map(|(v, _)| v))),
+        (
+            "renal_measure",
+            json!(f.renal.map(|(_, m)| match m {
+                crate::facts::RenalMeasure::Crcl => "crcl_cockcroft_gault",
+                crate::facts::RenalMeasure::Egfr => "egfr",
+            })),
+        ),
         ("calcium_mmol_l", json!(f.calcium)),
     ];
     out.explain(
