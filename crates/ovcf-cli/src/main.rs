@@ -1,7 +1,7 @@
 //! `ovcf`: the OVCF Pathway command line. Argument parsing and wiring only; the clinical logic is
 //! in `ovcf-core`, the rendering in `ovcf-report`.
 //!
-//! Exit codes: 0 ok, 2 invalid input, 1 any other failure.
+//! Exit codes: 0 ok, 2 invalid input, 3 `audit verify` found tampering, 1 any other failure.
 
 use std::io::{Read, Write};
 use std::process::ExitCode;
@@ -10,6 +10,8 @@ use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use ovcf_core::{AssessError, AssessmentReport, AssessmentRequest, Date};
 use ovcf_report::{Lang, RenderOptions};
+
+mod registry;
 
 #[derive(Parser)]
 #[command(
@@ -20,6 +22,8 @@ use ovcf_report::{Lang, RenderOptions};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    #[command(flatten)]
+    registry: registry::GlobalOpts,
 }
 
 #[derive(Subcommand)]
@@ -46,6 +50,8 @@ enum Command {
         #[arg(long, value_enum, default_value_t = KnowledgeFormat::Text)]
         format: KnowledgeFormat,
     },
+    #[command(flatten)]
+    Registry(registry::RegistryCommand),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -146,6 +152,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             write_stdout(&knowledge_listing(k, format)?)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Registry(cmd) => registry::run(cmd, &cli.registry),
     }
 }
 

@@ -1,0 +1,313 @@
+//! Assessing mapped FHIR data with the one engine, including when `neurological_deficit` has no
+//! FHIR source.
+//!
+//! # Why this is safe
+//! Contract api-v1: when a field the engine requires has no FHIR source, the service evaluates
+//! what does not depend on it and reports the treatment plan as `insufficient_data` naming the
+//! field; it never assumes a value. A single engine run with a placeholder value would *be* an
+//! assumption (and its alerts, OF score and explanation would carry it). Instead the engine runs
+//! once for **every** value of the field (`none`, `radicular`, `incomplete`, `complete`) and a
+//! decision is reported only when it is identical in all runs — i.e. provably independent of the
+//! unknown value. Everything else is withheld:
+//! - `treatment.plan` = `insufficient_data`, `treatment.missing` gains
+//!   `patient.neurological_deficit`; `alternative`, `per_level` and `techniques` are emptied;
+//!   `workup` keeps the items every run asked for;
+//! - an alert is kept when its code fires in every run (at its most severe level); alerts that
+//!   fire in only some runs (e.g. `neurological_deficit`) are dropped;
+//! - recommendations, explanations and assumptions are kept when present in every run;
+//!   `tx.insufficient_data` is added;
+//! - a fracture's OF score whose runs differ loses its total (`points: null`), its neurology
+//!   item becomes `unknown` with range [0, 2], min/max span all runs, and the interpretation is
+//!   `undetermined` unless all runs agree; a differing fracture class becomes `unknown`;
+//! - sections that still differ (perioperative, adjacent-fracture risk, follow-up, bone density,
+//!   pharmacotherapy) are listed in [`FhirAssessment::dependent_sections`] and keep the value of
+//!   the run whose alerts are a subset of all others' (`none`) — callers (cards) must not present
+//!   them as decisions. In practice bone density, the drug plan and its contraindications do not
+//!   depend on neurology (tests check it).
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use ovcf_core::report::{
+    Alert, AssessmentReport, Explanation, FractureClass, InputAssumed, OfInterpretation,
+    OfItemStatus, Outcome, Plan, Recommendation, Text,
+};
+use ovcf_core::request::NeurologicalDeficit;
+use ovcf_core::{AssessError, Date};
+use serde::{Deserialize, Serialize};
+
+use crate::mapping::MappedRequest;
+
+pub const NEUROLOGICAL_DEFICIT_PATH: &str = "patient.neurological_deficit";
+
+/// The engine's report for mapped FHIR data, with what was withheld.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FhirAssessment {
+    pub report: AssessmentReport,
+    /// Required request fields FHIR had no value for, whose dependent decisions were withheld.
+    pub withheld: Vec<String>,
+    /// Report sections that differ between the possible values of a withheld field and so are
+    /// not decisions (empty when nothing was withheld).
+    pub dependent_sections: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FhirAssessError {
+    /// Required data with no FHIR source other than `neurological_deficit`: nothing can be
+    /// assessed (answer 412 with [`MappedRequest::operation_outcome`]).
+    #[error("required data missing: {}", .0.join(", "))]
+    Insufficient(Vec<String>),
+    /// The mapped request failed the contract validation (issues in the MappedRequest).
+    #[error("the mapped request is not valid ({0} issue(s))")]
+    Invalid(usize),
+    #[error(transparent)]
+    Engine(#[from] AssessError),
+}
+
+/// Runs the engine on mapped FHIR data (see the module docs for the partial case).
+pub fn assess_mapped(mapped: &MappedRequest) -> Result<FhirAssessment, FhirAssessError> {
+    let today = mapped.as_of;
+    if let Some(req) = &mapped.request {
+        let report = ovcf_core::assess(req, today)?;
+        return Ok(FhirAssessment {
+            report,
+            withheld: Vec::new(),
+            dependent_sections: Vec::new(),
+        });
+    }
+    let others: Vec<String> = mapped
+        .missing_required
+        .iter()
+        .filter(|p| *p != NEUROLOGICAL_DEFICIT_PATH)
+        .cloned()
+        .collect();
+    if !others.is_empty() {
+        return Err(FhirAssessError::Insufficient(
+            mapped.missing_required.clone(),
+        ));
+    }
+    if !mapped
+        .missing_required
+        .iter()
+        .any(|p| p == NEUROLOGICAL_DEFICIT_PATH)
+    {
+        // Nothing missing, yet no request: the contract validation failed.
+        return Err(FhirAssessError::Invalid(mapped.errors().count()));
+    }
+    let mut reports = Vec::with_capacity(4);
+    for d in [
+        NeurologicalDeficit::None,
+        NeurologicalDeficit::Radicular,
+        NeurologicalDeficit::Incomplete,
+        NeurologicalDeficit::Complete,
+    ] {
+        let req = mapped
+            .partial
+            .with_neurological_deficit(today, d)
+            .ok_or_else(|| FhirAssessError::Insufficient(mapped.missing_required.clone()))?;
+        reports.push(ovcf_core::assess(&req, today)?);
+    }
+    let mut runs = reports.into_iter();
+    let base = runs
+        .next()
+        .ok_or_else(|| FhirAssessError::Insufficient(mapped.missing_required.clone()))?;
+    Ok(merge_without(
+        base,
+        runs.collect(),
+        NEUROLOGICAL_DEFICIT_PATH,
+    ))
+}
+
+/// Keeps what is identical across `runs` (one per value of the withheld field).
+fn merge_without(
+    mut base: AssessmentReport,
+    rest: Vec<AssessmentReport>,
+    field: &str,
+) -> FhirAssessment {
+    let mut dependent = Vec::new();
+    let all_same = |f: &dyn Fn(&AssessmentReport) -> bool| rest.iter().all(f);
+
+    // Treatment: withheld.
+    let workup = base
+        .treatment
+        .workup
+        .iter()
+        .copied()
+        .filter(|w| rest.iter().all(|r| r.treatment.workup.contains(w)))
+        .collect();
+    base.treatment.plan = Plan::InsufficientData;
+    base.treatment.alternative = None;
+    base.treatment.per_level.clear();
+    base.treatment.techniques.clear();
+    base.treatment.workup = workup;
+    if !base.treatment.missing.iter().any(|m| m == field) {
+        base.treatment.missing.push(field.to_string());
+        base.treatment.missing.sort();
+    }
+    base.risks.cement_leakage = None;
+    base.procedure_checks = base
+        .procedure_checks
+        .take()
+        .filter(|pc| rest.iter().all(|r| r.procedure_checks.as_ref() == Some(pc)));
+
+    // Fractures.
+    for (i, f) in base.fractures.iter_mut().enumerate() {
+        let others: Vec<_> = rest.iter().filter_map(|r| r.fractures.get(i)).collect();
+        if others.iter().any(|o| o.class != f.class) {
+            f.class = FractureClass::Unknown;
+            dependent.push(format!("fractures[{i}].class"));
+        }
+        if others.iter().any(|o| o.of_score != f.of_score) {
+            dependent.push(format!("fractures[{i}].of_score"));
+            let s = &mut f.of_score;
+            s.points = None;
+            s.min_points = others
+                .iter()
+                .map(|o| o.of_score.min_points)
+                .chain([s.min_points])
+                .min()
+                .unwrap_or(s.min_points);
+            s.max_points = others
+                .iter()
+                .map(|o| o.of_score.max_points)
+                .chain([s.max_points])
+                .max()
+                .unwrap_or(s.max_points);
+            if others
+                .iter()
+                .any(|o| o.of_score.interpretation != s.interpretation)
+            {
+                s.interpretation = OfInterpretation::Undetermined;
+            }
+            for (j, item) in s.items.iter_mut().enumerate() {
+                let vals: Vec<Option<i32>> = others
+                    .iter()
+                    .filter_map(|o| o.of_score.items.get(j).map(|x| x.points))
+                    .collect();
+                if vals.iter().any(|v| *v != item.points) {
+                    let lo = vals
+                        .iter()
+                        .flatten()
+                        .chain(item.points.iter())
+                        .min()
+                        .copied();
+                    let hi = vals
+                        .iter()
+                        .flatten()
+                        .chain(item.points.iter())
+                        .max()
+                        .copied();
+                    item.points = None;
+                    item.status = OfItemStatus::Unknown;
+                    item.range = lo.zip(hi).map(|(a, b)| [a, b]);
+                }
+            }
+        }
+    }
+
+    // Sections kept only when identical; otherwise listed as dependent.
+    let sections: [(&str, bool); 6] = [
+        (
+            "bone_density",
+            all_same(&|r| r.bone_density == base.bone_density),
+        ),
+        (
+            "pharmacotherapy",
+            all_same(&|r| r.pharmacotherapy == base.pharmacotherapy),
+        ),
+        (
+            "perioperative",
+            all_same(&|r| r.perioperative == base.perioperative),
+        ),
+        (
+            "risks.adjacent_fracture",
+            all_same(&|r| r.risks.adjacent_fracture == base.risks.adjacent_fracture),
+        ),
+        ("follow_up", all_same(&|r| r.follow_up == base.follow_up)),
+        ("risk_tools", all_same(&|r| r.risk_tools == base.risk_tools)),
+    ];
+    for (name, same) in sections {
+        if !same {
+            dependent.push(name.to_string());
+        }
+    }
+
+    // Alerts: codes firing in every run, at their most severe.
+    let mut alerts: Vec<Alert> = Vec::new();
+    for a in &base.alerts {
+        let mut best = a.clone();
+        let mut everywhere = true;
+        for r in &rest {
+            match r.alerts.iter().find(|b| b.code == a.code) {
+                Some(b) if b.severity > best.severity => best = b.clone(),
+                Some(_) => {}
+                None => everywhere = false,
+            }
+        }
+        if everywhere {
+            alerts.push(best);
+        }
+    }
+    alerts.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.code.cmp(&b.code))
+    });
+    base.alerts = alerts;
+
+    let keep_rec = |rec: &Recommendation| rest.iter().all(|r| r.recommendations.contains(rec));
+    base.recommendations.retain(keep_rec);
+    if let Some(rec) = insufficient_data_recommendation()
+        && !base.recommendations.iter().any(|r| r.id == rec.id)
+    {
+        base.recommendations.push(rec);
+    }
+    let keep_expl = |e: &Explanation| {
+        e.decision != "treatment.plan" && rest.iter().all(|r| r.explanation.contains(e))
+    };
+    base.explanation.retain(keep_expl);
+    base.explanation.push(Explanation {
+        decision: "treatment.plan".into(),
+        rule: "fhir.withheld".into(),
+        facts: BTreeMap::from([(Cow::Borrowed("no_fhir_source"), serde_json::json!([field]))]),
+        outcome: Outcome::Applied,
+        value: Some(serde_json::json!(Plan::InsufficientData)),
+    });
+    let keep_assumed = |a: &InputAssumed| rest.iter().all(|r| r.inputs_assumed.contains(a));
+    base.inputs_assumed.retain(keep_assumed);
+    base.inputs_assumed.push(InputAssumed {
+        path: field.to_string(),
+        assumption: "not available from FHIR: every value was evaluated and only decisions that do not depend on it are reported; the treatment plan is withheld".into(),
+        code: "withheld_no_fhir_source".into(),
+        value: None,
+    });
+    FhirAssessment {
+        report: base,
+        withheld: vec![field.to_string()],
+        dependent_sections: dependent,
+    }
+}
+
+fn insufficient_data_recommendation() -> Option<Recommendation> {
+    let k = ovcf_core::knowledge::Knowledge::embedded().ok()?;
+    let def = k.recommendation("tx.insufficient_data")?;
+    Some(Recommendation {
+        id: def.id.clone(),
+        text: Text::new(def.zh.as_str(), def.en.as_str()),
+        quality: def.quality,
+        strength: def.strength,
+        sources: def
+            .sources
+            .iter()
+            .map(|s| Cow::Borrowed(s.as_str()))
+            .collect(),
+        conflicting_evidence: Vec::new(),
+        provisional: def.provisional,
+    })
+}
+
+/// `today` helper for callers without an `as_of`: the civil date of a timestamp in UTC.
+pub fn utc_date(now: jiff::Timestamp) -> Option<Date> {
+    let d = now.to_zoned(jiff::tz::TimeZone::UTC).date();
+    Date::new(d.year(), d.month(), d.day())
+}

@@ -1,0 +1,750 @@
+//! The registry story, KPI edges, tampering and schema-version checks, each run against SQLite (a
+//! temp file) and PostgreSQL (`DATABASE_URL`; each test creates and drops its own database). Without
+//! `DATABASE_URL` the PostgreSQL tests print that they were skipped; with `CI=true` they fail.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use ovcf_core::Date;
+use ovcf_store::{
+    MeasurementKind, MedicationInput, NewPatient, OutcomeInput, Store, StoreError, TaskFilter,
+};
+use serde_json::{Value, json};
+use sqlx::{AssertSqlSafe, Connection};
+
+const ACTOR: &str = "tester";
+
+fn today() -> Date {
+    Date::parse("2026-11-27").unwrap()
+}
+
+fn d(s: &str) -> Date {
+    Date::parse(s).unwrap()
+}
+
+/// The public vignette pkp-fit-l1-wedge (plan kyphoplasty, zoledronic acid recommended, follow-up
+/// at 3, 6 and 12 months), with a chosen `as_of` and onset.
+fn request(as_of: &str, onset_days: u32) -> String {
+    json!({
+        "as_of": as_of,
+        "patient": {"age": 68, "sex": "female", "neurological_deficit": "none", "asa_class": 2},
+        "fractures": [{"level": "L1", "onset_days": onset_days, "pain_vas": 8,
+            "imaging": ["xray", "ct", "mri"],
+            "mri": {"t1": "hypointense", "t2": "hyperintense", "stir": "hyperintense"},
+            "morphometry": {"anterior_mm": 17.5, "middle_mm": 20, "posterior_mm": 27},
+            "posterior_wall": "intact"}],
+        "bone_density": {"dxa": {"lumbar_spine_t": -2.9, "femoral_neck_t": -2.4}}
+    })
+    .to_string()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Databases
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+fn unique(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!(
+        "{prefix}_{}_{}_{nanos}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+enum TestDb {
+    Sqlite {
+        _dir: TempDir,
+        url: String,
+    },
+    Pg {
+        admin: String,
+        name: String,
+        url: String,
+    },
+}
+
+/// A temporary directory removed on drop (no extra crate needed).
+struct TempDir(std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+impl TestDb {
+    fn sqlite() -> TestDb {
+        let dir = std::env::temp_dir().join(unique("ovcf-store-test"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite:{}", dir.join("r.db").display());
+        TestDb::Sqlite {
+            _dir: TempDir(dir),
+            url,
+        }
+    }
+
+    /// `None` (and a note on stderr) when DATABASE_URL is unset outside CI.
+    async fn pg(test: &str) -> Option<TestDb> {
+        let Some(admin) = std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()) else {
+            if std::env::var("CI").is_ok_and(|v| v == "true") {
+                panic!("CI=true but DATABASE_URL is unset: the PostgreSQL tests must run in CI");
+            }
+            eprintln!("SKIPPED {test} on PostgreSQL: DATABASE_URL is not set");
+            return None;
+        };
+        let name = unique("ovcf_test");
+        let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
+        sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        conn.close().await.unwrap();
+        let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
+        let url = format!("{base}/{name}");
+        Some(TestDb::Pg { admin, name, url })
+    }
+
+    fn url(&self) -> &str {
+        match self {
+            TestDb::Sqlite { url, .. } | TestDb::Pg { url, .. } => url,
+        }
+    }
+
+    /// Plain SQL outside the program (tampering).
+    async fn raw(&self, sql: &str) {
+        let sql = AssertSqlSafe(sql.to_owned());
+        match self {
+            TestDb::Sqlite { url, .. } => {
+                let mut c = sqlx::SqliteConnection::connect(url).await.unwrap();
+                sqlx::raw_sql(sql).execute(&mut c).await.unwrap();
+                c.close().await.unwrap();
+            }
+            TestDb::Pg { url, .. } => {
+                let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+                sqlx::raw_sql(sql).execute(&mut c).await.unwrap();
+                c.close().await.unwrap();
+            }
+        }
+    }
+
+    async fn drop_db(self) {
+        if let TestDb::Pg { admin, name, .. } = &self {
+            let mut conn = sqlx::PgConnection::connect(admin).await.unwrap();
+            sqlx::raw_sql(AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+            )))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+            conn.close().await.unwrap();
+        }
+    }
+}
+
+/// Runs `body` on a fresh SQLite and a fresh PostgreSQL database.
+macro_rules! both_engines {
+    ($name:ident, $body:ident) => {
+        mod $name {
+            use super::*;
+
+            #[tokio::test]
+            async fn sqlite() {
+                let db = TestDb::sqlite();
+                $body(&db).await;
+                db.drop_db().await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                let Some(db) = TestDb::pg(stringify!($name)).await else {
+                    return;
+                };
+                $body(&db).await;
+                db.drop_db().await;
+            }
+        }
+    };
+}
+
+async fn add(store: &Store, mrn: &str) -> i64 {
+    store
+        .add_patient(
+            ACTOR,
+            NewPatient {
+                mrn: mrn.into(),
+                sex: "female".into(),
+                birth_date: "1958-03-02".into(),
+                name: Some("测试 患者".into()),
+                phone: None,
+            },
+            today(),
+        )
+        .await
+        .unwrap()
+        .id
+}
+
+async fn events(store: &Store) -> i64 {
+    store.verify().await.unwrap().events
+}
+
+async fn export(store: &Store) -> String {
+    let mut out = Vec::new();
+    store.export(&mut out).await.unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+fn invalid_paths(e: StoreError) -> Vec<String> {
+    match e {
+        StoreError::Invalid(list) => list.into_iter().map(|i| i.path).collect(),
+        other => panic!("expected invalid input, got {other}"),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The story
+
+async fn story(db: &TestDb) {
+    let store = Store::open(db.url()).await.unwrap();
+    assert_eq!(store.schema_version().await.unwrap(), 1);
+    add(&store, "M001").await;
+    // Duplicate MRN: refused, nothing written.
+    let before = events(&store).await;
+    let dup = store
+        .add_patient(
+            ACTOR,
+            NewPatient {
+                mrn: "M001".into(),
+                sex: "male".into(),
+                birth_date: "1950-01-01".into(),
+                name: None,
+                phone: None,
+            },
+            today(),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(dup, StoreError::Conflict(_)), "{dup}");
+    assert_eq!(events(&store).await, before);
+    assert_eq!(store.list_patients(Some("m00")).await.unwrap().len(), 1);
+
+    // Invalid request: the JSON path is named, nothing written.
+    let bad = request("2026-11-24", 10).replace("\"age\":68", "\"age\":400");
+    let e = store
+        .record_assessment(ACTOR, "M001", &bad, today())
+        .await
+        .unwrap_err();
+    assert_eq!(invalid_paths(e), vec!["patient.age"]);
+    let e = store
+        .record_assessment(ACTOR, "NOPE", &request("2026-11-24", 10), today())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, StoreError::NotFound(_)));
+    assert_eq!(events(&store).await, before);
+
+    // Assessment: request + report + versions stored, tasks from report.follow_up.
+    let rec = store
+        .record_assessment(ACTOR, "M001", &request("2026-11-24", 10), today())
+        .await
+        .unwrap();
+    assert_eq!(rec.plan, "kyphoplasty");
+    assert_eq!(rec.tasks.len(), 3);
+    let dues: Vec<&str> = rec.tasks.iter().map(|t| t.due.as_str()).collect();
+    assert_eq!(dues, ["2027-02-24", "2027-05-24", "2027-11-24"]);
+    let shown = store.show_patient(ACTOR, "M001", today()).await.unwrap();
+    let a = &shown["assessments"][0];
+    assert_eq!(a["report"]["treatment"]["plan"], "kyphoplasty");
+    assert_eq!(a["request"]["patient"]["age"], 68);
+    assert!(
+        a["engine_version"]
+            .as_str()
+            .unwrap()
+            .starts_with("ovcf-core")
+    );
+    assert!(!a["knowledge_version"].as_str().unwrap().is_empty());
+    assert_eq!(shown["index_fractures"][0]["index_date"], "2026-11-14");
+    assert_eq!(shown["patient"]["name"], "测试 患者");
+
+    // Procedure: re-derives the plan; the open tasks are superseded by the new ones.
+    let proc_json = r#"{"type":"kyphoplasty","level":"L1","date":"2026-11-26","cement_volume_ml":4.5,"cement_leakage":["paravertebral"]}"#;
+    let e = store
+        .record_procedure(
+            ACTOR,
+            "M001",
+            r#"{"type":"kyphoplasty","level":"L9","date":"2026-11-26"}"#,
+            today(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(invalid_paths(e), vec!["procedure.level"]);
+    let rp = store
+        .record_procedure(ACTOR, "M001", proc_json, today())
+        .await
+        .unwrap();
+    assert_eq!(rp.superseded_tasks.len(), 3);
+    assert!(rp.procedure_id.is_some());
+    assert!(!rp.tasks.is_empty());
+    let open = store.tasks(today(), TaskFilter::Open).await.unwrap();
+    assert_eq!(open.len(), rp.tasks.len());
+    assert!(open.iter().all(|t| t.assessment_id == rp.assessment_id));
+    let all = store.tasks(today(), TaskFilter::All).await.unwrap();
+    assert_eq!(all.iter().filter(|t| t.status == "superseded").count(), 3);
+
+    // Medication, update of the same statement, measurement, outcome event.
+    let m = MedicationInput {
+        drug: "zoledronic_acid".into(),
+        start: "2026-11-30".into(),
+        end: None,
+        last_dose: None,
+    };
+    store
+        .record_medication(ACTOR, "M001", m.clone())
+        .await
+        .unwrap();
+    let n = events(&store).await;
+    store
+        .record_medication(ACTOR, "M001", m.clone())
+        .await
+        .unwrap();
+    assert_eq!(
+        events(&store).await,
+        n,
+        "an identical statement writes nothing"
+    );
+    let upd = store
+        .record_medication(
+            ACTOR,
+            "M001",
+            MedicationInput {
+                last_dose: Some("2026-11-30".into()),
+                ..m.clone()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(upd["supersedes"].is_i64());
+    let e = store
+        .record_medication(
+            ACTOR,
+            "M001",
+            MedicationInput {
+                drug: "unobtainium".into(),
+                end: Some("2020-01-01".into()),
+                ..m
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(invalid_paths(e), vec!["--drug", "--end"]);
+    store
+        .record_measurements(
+            ACTOR,
+            "M001",
+            "2026-12-01",
+            &[
+                (MeasurementKind::DxaLumbarT, -2.9),
+                (MeasurementKind::Egfr, 55.0),
+            ],
+        )
+        .await
+        .unwrap();
+    let e = store
+        .record_measurements(ACTOR, "M001", "2026-12-01", &[(MeasurementKind::Vas, 11.0)])
+        .await
+        .unwrap_err();
+    assert_eq!(invalid_paths(e), vec!["--vas"]);
+    store
+        .record_event(
+            ACTOR,
+            "M001",
+            OutcomeInput {
+                date: "2027-06-01".into(),
+                kind: "new_fracture".into(),
+                level: Some("T12".into()),
+            },
+        )
+        .await
+        .unwrap();
+    let shown = store.show_patient(ACTOR, "M001", today()).await.unwrap();
+    assert_eq!(shown["medications"].as_array().unwrap().len(), 1);
+    assert_eq!(shown["medications"][0]["last_dose"], "2026-11-30");
+    assert_eq!(shown["measurements"].as_array().unwrap().len(), 2);
+    assert_eq!(shown["events"][0]["level"], "T12");
+
+    // Worklist: status from dates (14 days of grace).
+    let first_due = d(&open[0].due);
+    let overdue_at = |days: i64| store.tasks(first_due.add_days(days), TaskFilter::Overdue);
+    assert!(overdue_at(14).await.unwrap().is_empty());
+    assert_eq!(overdue_at(15).await.unwrap()[0].id, open[0].id);
+    let due = store.tasks(first_due, TaskFilter::Due).await.unwrap();
+    assert_eq!(due[0].status, "due");
+    let done = store
+        .task_done(ACTOR, open[0].id, Some(&open[0].due), Some("seen"), today())
+        .await
+        .unwrap();
+    assert_eq!(done.status, "done");
+    let again = store
+        .task_done(ACTOR, open[0].id, None, None, today())
+        .await
+        .unwrap_err();
+    assert!(matches!(again, StoreError::Conflict(_)));
+    assert!(matches!(
+        store
+            .task_done(ACTOR, 9999, None, None, today())
+            .await
+            .unwrap_err(),
+        StoreError::NotFound(_)
+    ));
+    assert_eq!(
+        store.tasks(today(), TaskFilter::Done).await.unwrap().len(),
+        1
+    );
+
+    // Intact chain; KPIs.
+    let v = store.verify().await.unwrap();
+    assert!(v.ok, "{v:?}");
+    let k = store
+        .kpi(Some("2026-01-01"), Some("2026-12-31"))
+        .await
+        .unwrap();
+    assert_eq!((k.identified.numerator, k.identified.denominator), (1, 1));
+    assert_eq!(k.bmd_within_90d.numerator, 1);
+    assert_eq!(k.treatment_recommended.numerator, 1);
+    assert_eq!(k.treatment_started_16w.numerator, 1);
+    assert_eq!(k.followed_up_16w.numerator, 1);
+    assert_eq!(k.refracture_12m.numerator, 1);
+    assert_eq!(
+        (k.cement_leakage.numerator, k.cement_leakage.denominator),
+        (1, 1)
+    );
+    assert_eq!(k.adjacent_fracture_12m.numerator, 1, "T12 is next to L1");
+    assert_eq!(k.identified.pct, Some(100.0));
+    let none = store.kpi(Some("2027-01-01"), None).await.unwrap();
+    assert_eq!(none.identified.denominator, 0);
+    assert_eq!(none.bmd_within_90d.pct, None);
+
+    // Export → import into an empty database → the same export.
+    let exported = export(&store).await;
+    assert!(exported.lines().count() as i64 == events(&store).await);
+    store.close().await;
+    let copy = match db {
+        TestDb::Sqlite { .. } => TestDb::sqlite(),
+        TestDb::Pg { .. } => TestDb::pg("story import").await.unwrap(),
+    };
+    let target = Store::open(copy.url()).await.unwrap();
+    let mut reported = Vec::new();
+    let lines = target
+        .import(
+            || Ok(std::io::Cursor::new(exported.clone().into_bytes())),
+            |n| {
+                reported.push(n);
+                Ok(())
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(lines as usize, exported.lines().count());
+    assert_eq!(reported.last().copied(), Some(lines));
+    assert_eq!(export(&target).await, exported);
+    assert!(target.verify().await.unwrap().ok);
+    // A second import into the now non-empty database writes nothing new.
+    target
+        .import(
+            || Ok(std::io::Cursor::new(exported.clone().into_bytes())),
+            |_| Ok(()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(export(&target).await, exported);
+    // New writes continue the imported chain.
+    add(&target, "M002").await;
+    assert!(target.verify().await.unwrap().ok);
+    target.close().await;
+    copy.drop_db().await;
+}
+both_engines!(story_registry, story);
+
+// ---------------------------------------------------------------------------------------------
+// KPIs on a hand-built registry
+
+async fn kpi_edges(db: &TestDb) {
+    let store = Store::open(db.url()).await.unwrap();
+    // Index date = as_of (onset 0) = 2026-01-10 for every patient.
+    let idx = d("2026-01-10");
+    let day = |n: i64| idx.add_days(n).to_string();
+    for mrn in ["K1", "K2", "K3", "K4", "K5"] {
+        add(&store, mrn).await;
+        store
+            .record_assessment(ACTOR, mrn, &request("2026-01-10", 0), today())
+            .await
+            .unwrap();
+    }
+    let meas = |mrn: &'static str, date: String| {
+        let store = &store;
+        async move {
+            store
+                .record_measurements(ACTOR, mrn, &date, &[(MeasurementKind::DxaLumbarT, -2.5)])
+                .await
+                .unwrap();
+        }
+    };
+    let med = |mrn: &'static str, drug: &'static str, start: String, end: Option<String>| {
+        let store = &store;
+        async move {
+            store
+                .record_medication(
+                    ACTOR,
+                    mrn,
+                    MedicationInput {
+                        drug: drug.into(),
+                        start,
+                        end,
+                        last_dose: None,
+                    },
+                )
+                .await
+                .unwrap();
+        }
+    };
+    // BMD: day 90 counts, day 91 does not; QCT counts; eGFR is not bone density.
+    meas("K1", day(90)).await;
+    meas("K2", day(91)).await;
+    store
+        .record_measurements(ACTOR, "K3", &day(5), &[(MeasurementKind::Qct, 70.0)])
+        .await
+        .unwrap();
+    store
+        .record_measurements(ACTOR, "K4", &day(5), &[(MeasurementKind::Egfr, 70.0)])
+        .await
+        .unwrap();
+    // Therapy: K1 gap of exactly 90 days → adherent; K2 gap of 91 → not; K3 started on day 113
+    // (after 16 weeks) and ongoing → adherent, not started in 16 weeks; K4 calcium only;
+    // K5 alendronate stopped on day 200 → not on therapy at 52 weeks.
+    med("K1", "alendronate", day(10), Some(day(100))).await;
+    med("K1", "denosumab", day(190), None).await;
+    med("K2", "alendronate", day(10), Some(day(100))).await;
+    med("K2", "denosumab", day(191), None).await;
+    med("K3", "zoledronic_acid", day(113), None).await;
+    med("K4", "calcium_vitamin_d", day(1), None).await;
+    med("K5", "alendronate", day(1), Some(day(200))).await;
+    // Follow-up: K1 completes its 3-month task on day 112 (16 weeks) and its 12-month task 12
+    // months after; K2 completes its 3-month task on day 113.
+    let tasks = store.tasks(today(), TaskFilter::All).await.unwrap();
+    let task = |mrn: &str, months: i64| {
+        tasks
+            .iter()
+            .find(|t| t.mrn == mrn && t.at_months == months)
+            .unwrap()
+            .id
+    };
+    store
+        .task_done(ACTOR, task("K1", 3), Some(&day(112)), None, today())
+        .await
+        .unwrap();
+    store
+        .task_done(ACTOR, task("K1", 12), Some("2027-01-10"), None, today())
+        .await
+        .unwrap();
+    store
+        .task_done(ACTOR, task("K2", 3), Some(&day(113)), None, today())
+        .await
+        .unwrap();
+    // Refracture: K1 exactly 12 months after, K2 a day later.
+    for (mrn, date) in [("K1", "2027-01-10"), ("K2", "2027-01-11")] {
+        store
+            .record_event(
+                ACTOR,
+                mrn,
+                OutcomeInput {
+                    date: date.into(),
+                    kind: "new_fracture".into(),
+                    level: Some("L3".into()),
+                },
+            )
+            .await
+            .unwrap();
+    }
+    // Augmentation for K3 (leakage) and K4 (none, adjacent fracture at L2 within a year).
+    for (mrn, leak) in [("K3", r#","cement_leakage":["venous"]"#), ("K4", "")] {
+        let p = format!(
+            r#"{{"type":"vertebroplasty","level":"L1","date":"{}"{leak}}}"#,
+            day(3)
+        );
+        store
+            .record_procedure(ACTOR, mrn, &p, today())
+            .await
+            .unwrap();
+    }
+    store
+        .record_event(
+            ACTOR,
+            "K4",
+            OutcomeInput {
+                date: day(200),
+                kind: "new_fracture".into(),
+                level: Some("L2".into()),
+            },
+        )
+        .await
+        .unwrap();
+
+    let k = store
+        .kpi(Some("2026-01-01"), Some("2026-01-31"))
+        .await
+        .unwrap();
+    let pair = |x: ovcf_store::Kpi| (x.numerator, x.denominator);
+    assert_eq!(pair(k.identified), (5, 5));
+    assert_eq!(pair(k.bmd_within_90d), (2, 5), "K1 (day 90), K3 (QCT)");
+    assert_eq!(pair(k.treatment_recommended), (5, 5));
+    assert_eq!(pair(k.treatment_started_16w), (3, 5), "K1, K2, K5");
+    assert_eq!(
+        pair(k.followed_up_16w),
+        (1, 5),
+        "K1 day 112, not K2 day 113"
+    );
+    assert_eq!(pair(k.followed_up_12m), (1, 5));
+    assert_eq!(
+        pair(k.adherent_52w),
+        (2, 5),
+        "K1 (gap 90) and K3, not K2 (gap 91)"
+    );
+    assert_eq!(
+        pair(k.refracture_12m),
+        (2, 5),
+        "K1 at 12 months, K4 at day 200; not K2 a day late"
+    );
+    assert_eq!(pair(k.cement_leakage), (1, 2));
+    assert_eq!(pair(k.adjacent_fracture_12m), (1, 2));
+    assert_eq!(k.bmd_within_90d.pct, Some(40.0));
+    // The period filter.
+    let later = store.kpi(Some("2026-01-11"), None).await.unwrap();
+    assert_eq!(later.identified.numerator, 0);
+    let e = store
+        .kpi(Some("2026-02-01"), Some("2026-01-01"))
+        .await
+        .unwrap_err();
+    assert_eq!(invalid_paths(e), vec!["--to"]);
+    store.close().await;
+}
+both_engines!(kpi, kpi_edges);
+
+// ---------------------------------------------------------------------------------------------
+// Tampering outside the program
+
+async fn small_registry(db: &TestDb) -> Store {
+    let store = Store::open(db.url()).await.unwrap();
+    add(&store, "T1").await;
+    store
+        .record_assessment(ACTOR, "T1", &request("2026-11-24", 10), today())
+        .await
+        .unwrap();
+    assert!(store.verify().await.unwrap().ok);
+    store
+}
+
+async fn expect_tampered(db: &TestDb, sql: &str, entity: &str) -> Value {
+    let store = small_registry(db).await;
+    store.close().await;
+    db.raw(sql).await;
+    let store = Store::open(db.url()).await.unwrap();
+    let v = store.verify().await.unwrap();
+    store.close().await;
+    assert!(!v.ok, "{sql}: not detected");
+    let bad = serde_json::to_value(v.first_bad.unwrap()).unwrap();
+    assert_eq!(bad["entity"], entity, "{sql}: {bad}");
+    bad
+}
+
+async fn tamper_assessment(db: &TestDb) {
+    let bad = expect_tampered(
+        db,
+        "UPDATE assessments SET report = REPLACE(report, 'kyphoplasty', 'vertebroplasty')",
+        "assessment",
+    )
+    .await;
+    assert!(bad["reason"].as_str().unwrap().contains("changed"));
+}
+both_engines!(tamper_update_assessment, tamper_assessment);
+
+async fn tamper_audit_delete(db: &TestDb) {
+    let bad = expect_tampered(
+        db,
+        "DELETE FROM audit_events WHERE seq = 3",
+        "index_fracture",
+    )
+    .await;
+    assert_eq!(
+        bad["seq"], 4,
+        "the event after the gap is the first bad one"
+    );
+}
+both_engines!(tamper_delete_audit_event, tamper_audit_delete);
+
+async fn tamper_task_delete(db: &TestDb) {
+    expect_tampered(db, "DELETE FROM tasks WHERE id = 2", "task").await;
+}
+both_engines!(tamper_delete_task, tamper_task_delete);
+
+async fn tamper_event_edit(db: &TestDb) {
+    expect_tampered(
+        db,
+        "UPDATE audit_events SET actor = 'mallory' WHERE seq = 2",
+        "patient",
+    )
+    .await;
+}
+both_engines!(tamper_edit_audit_event, tamper_event_edit);
+
+async fn tamper_reorder(db: &TestDb) {
+    expect_tampered(
+        db,
+        "UPDATE audit_events SET seq = -seq WHERE seq IN (4, 5); UPDATE audit_events SET seq = 9 WHERE seq = -4; UPDATE audit_events SET seq = 4 WHERE seq = -5; UPDATE audit_events SET seq = 5 WHERE seq = 9",
+        "task",
+    )
+    .await;
+}
+both_engines!(tamper_reorder_events, tamper_reorder);
+
+async fn tamper_insert_row(db: &TestDb) {
+    let bad = expect_tampered(
+        db,
+        "INSERT INTO outcome_events (id, patient_id, date, type, level, level_no) VALUES (77, 1, '2027-01-01', 'death', NULL, NULL)",
+        "outcome_event",
+    )
+    .await;
+    assert_eq!(bad["entity_id"], 77);
+}
+both_engines!(tamper_row_without_event, tamper_insert_row);
+
+// ---------------------------------------------------------------------------------------------
+// Schema version
+
+async fn newer_schema(db: &TestDb) {
+    let store = small_registry(db).await;
+    store.close().await;
+    db.raw("INSERT INTO schema_migrations (version, description, checksum, applied_at) VALUES (2, 'future', 'x', 'later')")
+        .await;
+    let err = match Store::open(db.url()).await {
+        Err(e) => e,
+        Ok(_) => panic!("a newer schema must be refused"),
+    };
+    assert!(matches!(
+        err,
+        StoreError::SchemaTooNew {
+            found: 2,
+            supported: 1
+        }
+    ));
+    assert!(err.to_string().contains("upgrade ovcf"), "{err}");
+    // Untouched: remove the marker and the registry is intact.
+    db.raw("DELETE FROM schema_migrations WHERE version = 2")
+        .await;
+    let store = Store::open(db.url()).await.unwrap();
+    assert!(store.verify().await.unwrap().ok);
+    store.close().await;
+}
+both_engines!(schema_version_check, newer_schema);
