@@ -4,9 +4,9 @@
 # Targets (2-core machine): >= 2,000 req/s, p99 <= 5 ms, zero errors.
 #
 # Usage: scripts/load-test.sh [SECONDS (default 15)] [CONNECTIONS for the saturation run (default 8)]
-# Uses target/release/ovcf when it has `serve` (a scratch SQLite registry, a clinician and a token),
-# otherwise the registry-less example server (crates/ovcf-server/examples/serve_dev.rs); set
-# OVCF_DEV_ONLY=1 to force the latter. Prints one JSON line per scenario and PASS/FAIL for the
+# Uses target/release/ovcf when it has `serve` (else the stand-in crates/ovcf-server/examples/ovcf.rs)
+# with a scratch SQLite registry, a clinician, a token and a CDS client; OVCF_DEV_ONLY=1 uses the
+# registry-less example server (crates/ovcf-server/examples/serve_dev.rs) instead. Prints one JSON line per scenario and PASS/FAIL for the
 # target-rate run; exits 1 when a target is missed. Numbers move with other load on the machine:
 # the load average is printed beside each result.
 set -euo pipefail
@@ -48,15 +48,21 @@ json.dump({"keys": [{"kty": "EC", "crv": "P-384", "kid": "load-1", "use": "sig",
 PY
 CDS_READY=""
 
-OVCF=target/release/ovcf
-if [[ -z "${OVCF_DEV_ONLY:-}" ]] && cargo build --release -p ovcf-cli >/dev/null 2>&1 \
-   && "$OVCF" serve --help >/dev/null 2>&1; then
+OVCF=""
+if [[ -z "${OVCF_DEV_ONLY:-}" ]]; then
+  if cargo build --release -p ovcf-cli >/dev/null 2>&1 && target/release/ovcf serve --help >/dev/null 2>&1; then
+    OVCF=target/release/ovcf
+  elif cargo build --release -p ovcf-server --example ovcf >/dev/null 2>&1; then
+    OVCF=target/release/examples/ovcf   # stand-in until ovcf-cli wires `serve`
+  fi
+fi
+if [[ -n "$OVCF" ]]; then
   DB="sqlite:$WORK/load.db"
   echo "long enough load-test passphrase" | "$OVCF" --db "$DB" user add loaddoc --role clinician --password-stdin >/dev/null
   TOKEN="$("$OVCF" --db "$DB" token create --user loaddoc --format json | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')"
   "$OVCF" --db "$DB" cds-client add --iss https://ehr.load.test --jwks "$WORK/jwks.json" >/dev/null && CDS_READY=1
   SERVER=("$OVCF" --db "$DB" serve --addr "127.0.0.1:$PORT" --base-url "$BASE" --rate-limit 0)
-  KIND="ovcf serve (SQLite registry)"
+  KIND="$OVCF serve (SQLite registry: tokens resolved in the database)"
 else
   cargo build --release -p ovcf-server --example serve_dev >/dev/null 2>&1
   TOKEN="ovcf_load_test_$RANDOM$RANDOM$RANDOM"

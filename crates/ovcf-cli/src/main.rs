@@ -52,6 +52,9 @@ enum Command {
     },
     #[command(flatten)]
     Registry(registry::RegistryCommand),
+    /// `serve`, `user add`, `token create|revoke`, `cds-client add`.
+    #[command(flatten)]
+    Server(ovcf_server::cli::ServerCommand),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -153,6 +156,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Registry(cmd) => registry::run(cmd, &cli.registry),
+        Command::Server(cmd) => ovcf_server::cli::run(
+            cmd,
+            &registry::db_url(&cli.registry)?,
+            cli.registry.user.as_deref(),
+        ),
     }
 }
 
@@ -166,9 +174,7 @@ fn render(
     Ok(match format {
         Format::Json => {
             // The explanation is part of the JSON report either way (contract v1.1).
-            let mut s = serde_json::to_string_pretty(report)?;
-            s.push('\n');
-            s
+            ovcf_core::report_json(report)?
         }
         Format::Text => ovcf_report::render_text(report, &opts),
         Format::Html => ovcf_report::render_html(report, &opts),

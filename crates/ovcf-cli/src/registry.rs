@@ -84,6 +84,9 @@ pub enum RegistryCommand {
     Import {
         /// The NDJSON export file.
         file: String,
+        /// Lines per committed batch: each batch is durable once `{"committed": N}` is printed.
+        #[arg(long, default_value_t = ovcf_store::transfer::IMPORT_BATCH_LINES as u64, value_parser = clap::value_parser!(u64).range(1..))]
+        batch_lines: u64,
     },
     /// Registry: database administration.
     #[command(subcommand)]
@@ -261,6 +264,14 @@ pub fn run(cmd: RegistryCommand, opts: &GlobalOpts) -> anyhow::Result<ExitCode> 
     rt.block_on(run_async(cmd, opts))
 }
 
+/// The registry database URL: `--db` / `OVCF_DATABASE_URL`, else the default SQLite file.
+pub fn db_url(opts: &GlobalOpts) -> anyhow::Result<String> {
+    match &opts.db {
+        Some(u) if !u.trim().is_empty() => Ok(u.clone()),
+        _ => default_db_url(),
+    }
+}
+
 fn default_db_url() -> anyhow::Result<String> {
     let base = match std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
         Some(d) => std::path::PathBuf::from(d),
@@ -359,10 +370,7 @@ fn out_of(cmd: &RegistryCommand) -> OutFormat {
 
 async fn run_async(cmd: RegistryCommand, opts: &GlobalOpts) -> anyhow::Result<ExitCode> {
     let format = out_of(&cmd);
-    let url = match &opts.db {
-        Some(u) if !u.trim().is_empty() => u.clone(),
-        _ => default_db_url()?,
-    };
+    let url = db_url(opts)?;
     let actor = opts.user.clone().unwrap_or_else(os_user);
     let migrate_only = matches!(cmd, RegistryCommand::Db(DbCmd::Migrate { .. }));
     let opened = if migrate_only {
@@ -633,7 +641,7 @@ async fn dispatch(store: &Store, cmd: RegistryCommand, actor: &str) -> anyhow::R
             store.export(&mut w).await?;
             w.flush().context("writing standard output")?;
         }
-        C::Import { file } => {
+        C::Import { file, batch_lines } => {
             let path = file.clone();
             let open =
                 move || std::fs::File::open(&path).map(|f| BufReader::with_capacity(1 << 20, f));
@@ -641,7 +649,7 @@ async fn dispatch(store: &Store, cmd: RegistryCommand, actor: &str) -> anyhow::R
                 return Err(StoreError::invalid("FILE", format!("{file}: {e}")).into());
             }
             let lines = store
-                .import(open, |n| {
+                .import(usize::try_from(batch_lines)?, open, |n| {
                     let mut out = std::io::stdout().lock();
                     writeln!(out, "{}", json!({ "committed": n }))?;
                     out.flush()

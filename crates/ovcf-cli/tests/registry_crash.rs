@@ -67,7 +67,14 @@ fn import_killed_after_first_batch_keeps_what_it_reported() {
 
     // Import, and SIGKILL it as soon as it reports a committed batch.
     let mut child = Command::new(OVCF)
-        .args(["--db", &dst, "import", file.to_str().unwrap()])
+        .args([
+            "--db",
+            &dst,
+            "import",
+            "--batch-lines",
+            "1000",
+            file.to_str().unwrap(),
+        ])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -86,6 +93,10 @@ fn import_killed_after_first_batch_keeps_what_it_reported() {
     }
     child.wait().unwrap();
     assert!(reported > 0, "no batch was reported");
+    assert!(
+        (reported as usize) < total,
+        "the kill must land mid-import ({reported} of {total} lines reported)"
+    );
 
     // Every reported line is there, as a prefix of the source, and the chain verifies.
     let out = ovcf(&dst, &["export"]);

@@ -29,6 +29,14 @@ pub enum AssessError {
     Engine(#[from] EngineError),
 }
 
+/// The one JSON serialisation of a report, shared by `ovcf assess` and `POST /api/v1/assessments`
+/// so both answer byte for byte the same: pretty-printed, with a final newline.
+pub fn report_json(report: &AssessmentReport) -> Result<String, serde_json::Error> {
+    let mut s = serde_json::to_string_pretty(report)?;
+    s.push('\n');
+    Ok(s)
+}
+
 /// Validates and assesses a JSON request; `today` stands in for an absent `as_of`.
 pub fn assess_json(json: &str, today: Date) -> Result<AssessmentReport, AssessError> {
     let valid = validate_json(json, today).map_err(AssessError::Invalid)?;

@@ -61,6 +61,7 @@ fn main() -> ExitCode {
         cds_auth: Arc::new(cds_auth),
         cds_ledger: Arc::new(MemoryLedger::default()),
         accounts: None,
+        store: None,
     });
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

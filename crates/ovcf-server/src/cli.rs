@@ -11,9 +11,10 @@ use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand};
 
 use crate::accounts::{Accounts, check_user_name};
-use crate::auth::{MemoryResolver, Role};
+use crate::auth::Role;
 use crate::ratelimit::RateLimit;
-use crate::{AppConfig, AppState, ServeConfig};
+use crate::store_backend::StoreBackend;
+use crate::{AppConfig, AppState, ServeConfig, StateParts};
 
 /// The server's subcommands.
 #[derive(Debug, Subcommand)]
@@ -97,10 +98,9 @@ pub enum UserCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
-    /// Create an API token for a user; prints it once (only its SHA-256 is stored).
+    /// Create an API token for the user named by the global `--user`; prints it once (only its
+    /// SHA-256 is stored).
     Create {
-        #[arg(long)]
-        user: String,
         /// `text` (the token alone) or `json` (`{"token": "…", "id": N}`).
         #[arg(long, default_value = "text", value_parser = ["text", "json"])]
         format: String,
@@ -159,7 +159,8 @@ fn set_echo(on: bool) -> bool {
 pub async fn run_admin(
     command: ServerCommand,
     accounts: &dyn Accounts,
-    out: &mut dyn std::io::Write,
+    user: Option<&str>,
+    out: &mut (dyn std::io::Write + Send),
 ) -> anyhow::Result<ExitCode> {
     match command {
         ServerCommand::Serve(_) => bail!("`serve` is not an admin command"),
@@ -176,10 +177,13 @@ pub async fn run_admin(
             writeln!(out, "{}", serde_json::to_string(&user)?)?;
             Ok(ExitCode::SUCCESS)
         }
-        ServerCommand::Token(TokenCommand::Create { user, format }) => {
+        ServerCommand::Token(TokenCommand::Create { format }) => {
+            let Some(user) = user.filter(|u| !u.trim().is_empty()) else {
+                bail!("token create needs --user NAME (the user the token is for)");
+            };
             let token = crate::secrets::new_api_token()?;
             let id = accounts
-                .add_token(&user, &crate::auth::token_digest(&token))
+                .add_token(user, &crate::auth::token_digest(&token))
                 .await?;
             if format == "json" {
                 writeln!(
@@ -222,30 +226,98 @@ pub async fn run_admin(
     }
 }
 
-/// Runs one of the server's subcommands; `db_url` is the binary's global `--db`.
-pub fn run(command: ServerCommand, db_url: Option<&str>) -> anyhow::Result<ExitCode> {
+/// Runs one of the server's subcommands. `db_url` is the registry the binary's global `--db`
+/// resolves to; `user` is its global `--user` (the user `token create` makes a token for).
+pub fn run(command: ServerCommand, db_url: &str, user: Option<&str>) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(run_async(command, db_url))
+    runtime.block_on(run_async(command, db_url, user))
 }
 
-async fn run_async(command: ServerCommand, db_url: Option<&str>) -> anyhow::Result<ExitCode> {
-    match command {
+async fn open_registry(db_url: &str) -> anyhow::Result<Arc<ovcf_store::Store>> {
+    let store = ovcf_store::Store::open(db_url)
+        .await
+        .context("opening the registry")?;
+    store
+        .ensure_accounts()
+        .await
+        .context("preparing the account tables")?;
+    Ok(Arc::new(store))
+}
+
+async fn run_async(
+    command: ServerCommand,
+    db_url: &str,
+    user: Option<&str>,
+) -> anyhow::Result<ExitCode> {
+    let store = open_registry(db_url).await?;
+    let backend = Arc::new(StoreBackend::new(store.clone()));
+    let code = match command {
         ServerCommand::Serve(args) => {
             crate::init_logging();
-            let config = ServeConfig {
-                addr: args.addr,
-                app: args.app_config(db_url),
-            };
-            // Without the registry there are no users: every API call is refused (401).
-            let state = AppState::new(config.app.clone(), Arc::new(MemoryResolver::new()));
-            crate::serve_with(config, state).await?;
-            Ok(ExitCode::SUCCESS)
+            serve_registry(args, db_url, store.clone(), backend).await?;
+            ExitCode::SUCCESS
         }
-        ServerCommand::User(_) | ServerCommand::Token(_) | ServerCommand::CdsClient(_) => {
-            bail!("this command needs the registry, which this build does not have yet")
+        admin => {
+            let mut out = std::io::stdout();
+            run_admin(admin, &*backend, user, &mut out).await?
+        }
+    };
+    store.close().await;
+    Ok(code)
+}
+
+/// `ovcf serve` on the registry: tokens and CDS clients from the database, the set-up link when
+/// there are no users yet.
+async fn serve_registry(
+    args: ServeArgs,
+    db_url: &str,
+    store: Arc<ovcf_store::Store>,
+    backend: Arc<StoreBackend>,
+) -> anyhow::Result<()> {
+    let app_config = args.app_config(Some(db_url));
+    let mut cds_auth = ovcf_fhir::CdsAuth::new();
+    for (iss, jwks) in backend.cds_clients().await? {
+        match ovcf_fhir::CdsAuth::parse_jwks(&jwks) {
+            Ok(set) => cds_auth.add_client(iss, set),
+            Err(e) => {
+                tracing::warn!(error = %e, "a stored CDS client JWK Set does not parse; client skipped")
+            }
         }
     }
+    let ledger = Arc::new(crate::routes::cds::BatchedLedger::start(backend.clone()));
+    let state = AppState::from_parts(StateParts {
+        config: app_config.clone(),
+        resolver: backend.clone(),
+        cds_auth: Arc::new(cds_auth),
+        cds_ledger: ledger.clone(),
+        accounts: Some(backend.clone()),
+        store: Some(store),
+    });
+    if backend.user_count().await? == 0 {
+        let token = crate::secrets::new_api_token()?;
+        state.arm_setup(crate::auth::token_digest(&token));
+        let base = app_config
+            .base_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", args.addr));
+        println!(
+            "No users yet. Create the first administrator (one-time link{}): {base}/setup?token={token}",
+            if app_config.setup_local_only {
+                ", from this machine only"
+            } else {
+                ""
+            }
+        );
+        println!("Or: ovcf user add NAME --role admin");
+    }
+    let config = ServeConfig {
+        addr: args.addr,
+        app: app_config,
+    };
+    let served = crate::serve_with(config, state).await;
+    ledger.finish().await;
+    served
 }

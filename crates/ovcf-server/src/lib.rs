@@ -24,6 +24,7 @@ pub mod openapi;
 pub mod ratelimit;
 pub mod routes;
 pub mod secrets;
+pub mod store_backend;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -49,9 +50,7 @@ use crate::routes::cds::{CdsLedger, MemoryLedger};
 /// The JSON report exactly as `ovcf assess --format json` prints it: pretty-printed, one trailing
 /// newline. The CLI and the REST API both call this, so their bytes cannot drift apart.
 pub fn report_json(report: &AssessmentReport) -> Result<String, serde_json::Error> {
-    let mut s = serde_json::to_string_pretty(report)?;
-    s.push('\n');
-    Ok(s)
+    ovcf_core::report_json(report)
 }
 
 /// Today's date in the server's time zone (the engine's `as_of` when a request has none), the
@@ -111,6 +110,7 @@ struct Inner {
     cds_auth: Arc<ovcf_fhir::CdsAuth>,
     cds_ledger: Arc<dyn CdsLedger>,
     accounts: Option<Arc<dyn Accounts>>,
+    store: Option<Arc<ovcf_store::Store>>,
     /// SHA-256 of the live first-admin set-up token, if any.
     setup_digest: Mutex<Option<String>>,
     limiter: RateLimiter,
@@ -136,6 +136,8 @@ pub struct StateParts {
     pub cds_ledger: Arc<dyn CdsLedger>,
     /// Users and tokens (for the set-up link); `None` without a registry.
     pub accounts: Option<Arc<dyn Accounts>>,
+    /// The registry; `None` answers its endpoints with 503.
+    pub store: Option<Arc<ovcf_store::Store>>,
 }
 
 impl AppState {
@@ -147,6 +149,7 @@ impl AppState {
             cds_auth: Arc::new(ovcf_fhir::CdsAuth::new()),
             cds_ledger: Arc::new(MemoryLedger::default()),
             accounts: None,
+            store: None,
         })
     }
 
@@ -157,6 +160,7 @@ impl AppState {
             cds_auth,
             cds_ledger,
             accounts,
+            store,
         } = parts;
         let knowledge_version = ovcf_core::knowledge::Knowledge::embedded()
             .map(|k| k.version.clone())
@@ -174,6 +178,7 @@ impl AppState {
                 cds_auth,
                 cds_ledger,
                 accounts,
+                store,
                 setup_digest: Mutex::new(None),
                 knowledge_version,
                 schemas,
@@ -209,6 +214,12 @@ impl AppState {
     }
     pub fn cds_ledger(&self) -> &dyn CdsLedger {
         &*self.inner.cds_ledger
+    }
+    pub fn store_arc(&self) -> Option<Arc<ovcf_store::Store>> {
+        self.inner.store.clone()
+    }
+    pub fn store(&self) -> Option<&ovcf_store::Store> {
+        self.inner.store.as_deref()
     }
     pub fn fhir_client(&self) -> &fhir_fetch::FhirClient {
         &self.inner.fhir_client
@@ -258,6 +269,21 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::assess::create_assessment))
         .routes(routes!(routes::schema::request_schema))
         .routes(routes!(routes::schema::report_schema))
+        .routes(routes!(
+            routes::registry::create_patient,
+            routes::registry::list_patients
+        ))
+        .routes(routes!(routes::registry::show_patient))
+        .routes(routes!(routes::registry::record_assessment))
+        .routes(routes!(routes::registry::record_procedure))
+        .routes(routes!(routes::registry::record_medication))
+        .routes(routes!(routes::registry::record_measurements))
+        .routes(routes!(routes::registry::record_event))
+        .routes(routes!(routes::registry::tasks))
+        .routes(routes!(routes::registry::task_done))
+        .routes(routes!(routes::registry::kpi))
+        .routes(routes!(routes::registry::audit_verify))
+        .routes(routes!(routes::registry::export))
         .routes(routes!(routes::cds::discovery))
         .routes(routes!(routes::cds::call_service))
         .routes(routes!(routes::cds::feedback))

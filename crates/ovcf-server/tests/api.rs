@@ -54,9 +54,30 @@ async fn openapi_is_3_1_and_covers_every_api_v1_route() {
         "/api/v1/assessments",
         "/api/v1/schema/request",
         "/api/v1/schema/report",
+        "/api/v1/patients",
+        "/api/v1/patients/{mrn}",
+        "/api/v1/patients/{mrn}/assessments",
+        "/api/v1/patients/{mrn}/procedures",
+        "/api/v1/patients/{mrn}/medications",
+        "/api/v1/patients/{mrn}/measurements",
+        "/api/v1/patients/{mrn}/events",
+        "/api/v1/tasks",
+        "/api/v1/tasks/{id}/done",
+        "/api/v1/kpi",
+        "/api/v1/audit/verify",
+        "/api/v1/export",
+        "/cds-services",
+        "/cds-services/{id}",
+        "/cds-services/{id}/feedback",
         "/healthz",
     ] {
         assert!(paths.contains_key(p), "{p} missing from OpenAPI");
+    }
+    // Every /api/v1 operation is documented with its bearer security.
+    for (path, item) in paths.iter().filter(|(p, _)| p.starts_with("/api/v1")) {
+        for (method, op) in item.as_object().unwrap() {
+            assert!(op["security"].is_array(), "{method} {path} lacks security");
+        }
     }
     // The contract schema is embedded, not a placeholder.
     let req = &spec["components"]["schemas"]["AssessmentRequest"];

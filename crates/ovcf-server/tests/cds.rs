@@ -313,3 +313,21 @@ async fn an_unreachable_or_https_fhir_server_is_412() {
         assert_eq!(a.json()["resourceType"], "OperationOutcome");
     }
 }
+
+#[tokio::test]
+async fn batched_card_ledger_flushes_everything_on_finish() {
+    use ovcf_server::routes::cds::{BatchedLedger, CdsLedger, IssuedCard};
+    let memory = Arc::new(ovcf_server::routes::cds::MemoryLedger::default());
+    let batched = BatchedLedger::start(memory.clone());
+    for i in 0..50 {
+        let card = IssuedCard {
+            uuid: format!("u{i}"),
+            service: "ovcf-patient-view".into(),
+            code: Some("x".into()),
+            indicator: "info".into(),
+        };
+        batched.cards_issued(&[card]).await.unwrap();
+    }
+    batched.finish().await;
+    assert_eq!(memory.issued().len(), 50);
+}

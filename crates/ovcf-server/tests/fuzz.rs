@@ -20,7 +20,93 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ("POST", "/cds-services/ovcf-patient-view"),
     ("POST", "/cds-services/ovcf-order-sign"),
     ("POST", "/cds-services/ovcf-order-sign/feedback"),
+    ("POST", "/api/v1/patients"),
+    ("GET", "/api/v1/patients"),
+    ("GET", "/api/v1/patients/F001"),
+    ("POST", "/api/v1/patients/F001/assessments"),
+    ("POST", "/api/v1/patients/F001/procedures"),
+    ("POST", "/api/v1/patients/F001/medications"),
+    ("POST", "/api/v1/patients/F001/measurements"),
+    ("POST", "/api/v1/patients/F001/events"),
+    ("GET", "/api/v1/tasks"),
+    ("POST", "/api/v1/tasks/1/done"),
+    ("GET", "/api/v1/kpi"),
+    ("GET", "/api/v1/audit/verify"),
 ];
+
+/// One registry-backed app (SQLite in the temp directory) and the runtime its pool lives on,
+/// shared by every case; the clinician, coordinator and admin tokens of `common` resolve in it.
+fn fixture() -> &'static (tokio::runtime::Runtime, axum::Router) {
+    static FIXTURE: std::sync::OnceLock<(tokio::runtime::Runtime, axum::Router)> =
+        std::sync::OnceLock::new();
+    FIXTURE.get_or_init(|| {
+        use ovcf_server::accounts::Accounts;
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let app = rt.block_on(async {
+            let path = std::env::temp_dir().join(format!("ovcf-fuzz-{}.db", uuid::Uuid::new_v4()));
+            let store = ovcf_store::Store::open(&format!("sqlite:{}", path.display()))
+                .await
+                .unwrap();
+            store.ensure_accounts().await.unwrap();
+            let store = std::sync::Arc::new(store);
+            let backend =
+                std::sync::Arc::new(ovcf_server::store_backend::StoreBackend::new(store.clone()));
+            for (name, role, token) in [
+                ("doc", ovcf_server::auth::Role::Clinician, common::CLINICIAN),
+                (
+                    "coord",
+                    ovcf_server::auth::Role::Coordinator,
+                    common::COORDINATOR,
+                ),
+                ("root", ovcf_server::auth::Role::Admin, common::ADMIN),
+            ] {
+                backend.add_user(name, role, "$argon2id$x").await.unwrap();
+                backend
+                    .add_token(name, &ovcf_server::auth::token_digest(token))
+                    .await
+                    .unwrap();
+            }
+            let jwks =
+                ovcf_fhir::CdsAuth::parse_jwks(&common::fixture("keys/es384-other-jwks.json"))
+                    .unwrap();
+            let state = ovcf_server::AppState::from_parts(ovcf_server::StateParts {
+                config: ovcf_server::AppConfig {
+                    base_url: Some(common::BASE.into()),
+                    rate_limit: ovcf_server::ratelimit::RateLimit {
+                        per_second: 0,
+                        burst: 0,
+                    },
+                    ..ovcf_server::AppConfig::default()
+                },
+                resolver: backend.clone(),
+                cds_auth: std::sync::Arc::new(
+                    ovcf_fhir::CdsAuth::new().with_client(common::ISS, jwks),
+                ),
+                cds_ledger: backend.clone(),
+                accounts: Some(backend),
+                store: Some(store),
+            });
+            let app = ovcf_server::app(state);
+            let create = Request::post("/api/v1/patients")
+                .header(header::CONTENT_TYPE, "application/json")
+                .header(
+                    header::AUTHORIZATION,
+                    format!("Bearer {}", common::CLINICIAN),
+                )
+                .body(Body::from(
+                    r#"{"mrn":"F001","sex":"female","birth_date":"1950-01-01"}"#,
+                ))
+                .unwrap();
+            assert_eq!(common::send(&app, create).await.status, StatusCode::CREATED);
+            app
+        });
+        (rt, app)
+    })
+}
 
 fn json_value() -> impl Strategy<Value = serde_json::Value> {
     let leaf = prop_oneof![
@@ -98,10 +184,9 @@ proptest! {
         body in body(),
         ct in content_type(),
         q in query(),
-        token in prop::sample::select(&[Some(common::CLINICIAN), Some(common::ADMIN), Some("x"), Some("jwt"), Some("jwt"), None][..]),
+        token in prop::sample::select(&[Some(common::CLINICIAN), Some(common::COORDINATOR), Some(common::ADMIN), Some("x"), Some("jwt"), Some("jwt"), None][..]),
     ) {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        let (app, _) = common::setup();
+        let (rt, app) = fixture();
         let (method, path) = endpoint;
         let mut b = Request::builder()
             .method(Method::from_bytes(method.as_bytes()).unwrap())
@@ -118,7 +203,7 @@ proptest! {
             None => {}
         }
         let Ok(req) = b.body(Body::from(body)) else { return Ok(()) };
-        let a = rt.block_on(common::send(&app, req));
+        let a = rt.block_on(common::send(app, req));
         prop_assert!(a.status != StatusCode::INTERNAL_SERVER_ERROR, "500 on {method} {path}{q}: {}", a.text());
         if !a.status.is_success() && !a.status.is_redirection() {
             let items = a.json()["errors"].as_array().cloned().unwrap_or_default();

@@ -26,6 +26,7 @@ fn state(local_only: bool) -> (AppState, Arc<MemoryAccounts>) {
         cds_auth: Arc::new(ovcf_fhir::CdsAuth::new()),
         cds_ledger: Arc::new(MemoryLedger::default()),
         accounts: Some(accounts.clone()),
+        store: None,
     });
     state.arm_setup(token_digest("setup-secret"));
     (state, accounts)

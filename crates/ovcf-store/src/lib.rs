@@ -14,6 +14,7 @@
 //!   52 weeks, 10/12/14 months) are computed once with the engine's date arithmetic and stored
 //!   with it, so both engines compare the same dates.
 
+pub mod accounts;
 pub mod audit;
 pub mod db;
 pub mod kpi;

@@ -331,7 +331,8 @@ impl Writer {
     }
 
     /// Bulk insert of already-verified rows and their events (import). Rows are inserted entity by
-    /// entity in dependency order, then the events, all in this transaction.
+    /// entity in dependency order, then the events, all in this transaction. The rows' values are
+    /// moved into the statements (`rows` is left with empty rows).
     pub(crate) async fn insert_verbatim(
         &mut self,
         rows: &mut [(Entity, Vec<Val>)],
@@ -349,11 +350,11 @@ impl Writer {
                 j += 1;
             }
             let args: Vec<Val> = rows[i..j]
-                .iter()
-                .flat_map(|(_, r)| r.iter().cloned())
+                .iter_mut()
+                .flat_map(|(_, r)| std::mem::take(r))
                 .collect();
             let sql = entity.insert_sql(j - i, self.tx.engine());
-            self.tx.exec(&sql, &args).await?;
+            self.tx.exec_owned(&sql, args).await?;
             i = j;
         }
         for chunk in events.chunks(3000) {
@@ -375,7 +376,7 @@ impl Writer {
                 sql.push(')');
                 args.extend(audit::event_vals(e));
             }
-            self.tx.exec(&sql, &args).await?;
+            self.tx.exec_owned(&sql, args).await?;
         }
         if let Some(last) = events.last() {
             self.seq = last.seq;

@@ -439,6 +439,7 @@ async fn story(db: &TestDb) {
     let mut reported = Vec::new();
     let lines = target
         .import(
+            500,
             || Ok(std::io::Cursor::new(exported.clone().into_bytes())),
             |n| {
                 reported.push(n);
@@ -454,6 +455,7 @@ async fn story(db: &TestDb) {
     // A second import into the now non-empty database writes nothing new.
     target
         .import(
+            ovcf_store::transfer::IMPORT_BATCH_LINES,
             || Ok(std::io::Cursor::new(exported.clone().into_bytes())),
             |_| Ok(()),
         )

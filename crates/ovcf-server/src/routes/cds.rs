@@ -116,6 +116,76 @@ impl CdsLedger for MemoryLedger {
     }
 }
 
+/// Writes issued cards in batches on a background task, so a CDS call does not wait for a
+/// durable write (the card → alert-code map only serves counting feedback per code; a crash loses
+/// at most the last batch). Feedback itself is written synchronously. [`BatchedLedger::finish`]
+/// flushes what is queued (graceful shutdown).
+pub struct BatchedLedger {
+    inner: std::sync::Arc<dyn CdsLedger>,
+    queue: Mutex<Option<tokio::sync::mpsc::Sender<Vec<IssuedCard>>>>,
+    task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+/// Calls' worth of cards queued before callers wait.
+const CARD_QUEUE: usize = 10_000;
+
+impl BatchedLedger {
+    /// Starts the writer task (needs a Tokio runtime).
+    pub fn start(inner: std::sync::Arc<dyn CdsLedger>) -> BatchedLedger {
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<IssuedCard>>(CARD_QUEUE);
+        let writer = inner.clone();
+        let task = tokio::spawn(async move {
+            while let Some(first) = rx.recv().await {
+                let mut batch = first;
+                while let Ok(more) = rx.try_recv() {
+                    batch.extend(more);
+                    if batch.len() >= 5_000 {
+                        break;
+                    }
+                }
+                if let Err(e) = writer.cards_issued(&batch).await {
+                    tracing::error!(error = %e, cards = batch.len(), "issued CDS cards not recorded");
+                }
+            }
+        });
+        BatchedLedger {
+            inner,
+            queue: Mutex::new(Some(tx)),
+            task: Mutex::new(Some(task)),
+        }
+    }
+
+    /// Stops taking cards and waits until every queued card is written.
+    pub async fn finish(&self) {
+        drop(self.queue.lock().unwrap_or_else(|p| p.into_inner()).take());
+        let task = self.task.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(task) = task {
+            let _ = task.await;
+        }
+    }
+}
+
+impl CdsLedger for BatchedLedger {
+    fn cards_issued<'a>(&'a self, cards: &'a [IssuedCard]) -> LedgerFuture<'a, ()> {
+        let sender = self.queue.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let cards = cards.to_vec();
+        Box::pin(async move {
+            match sender {
+                Some(s) => s
+                    .send(cards)
+                    .await
+                    .map_err(|_| LedgerError("the card writer has stopped".into())),
+                // After shutdown began: write directly.
+                None => self.inner.cards_issued(&cards).await,
+            }
+        })
+    }
+
+    fn feedback<'a>(&'a self, items: &'a [FeedbackRecord]) -> LedgerFuture<'a, usize> {
+        self.inner.feedback(items)
+    }
+}
+
 fn cds_error(code: ErrorCode, message: impl Into<String>) -> Response {
     ApiError::new(code, message).into_response()
 }

@@ -3,5 +3,6 @@
 pub mod assess;
 pub mod cds;
 pub mod health;
+pub mod registry;
 pub mod schema;
 pub mod setup;

@@ -9,7 +9,9 @@ use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use ovcf_store::{MeasurementKind, MedicationInput, NewPatient, OutcomeInput, StoreError, TaskFilter};
+use ovcf_store::{
+    MeasurementKind, MedicationInput, NewPatient, OutcomeInput, StoreError, TaskFilter,
+};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
@@ -439,11 +441,19 @@ pub async fn export(
     who: Authorized<AdminOnly>,
     State(state): State<AppState>,
 ) -> Result<Response, ApiError> {
-    let mut buf = Vec::new();
-    registry(&state)?
-        .export(&mut buf)
-        .await
-        .map_err(|e| store_error(e, ErrorCode::NotFound))?;
+    let store = state
+        .store_arc()
+        .ok_or_else(|| ApiError::new(ErrorCode::Unavailable, "this server has no registry"))?;
+    // The store writes the export to a `std::io::Write` (a future that is not `Send`), so it runs
+    // on a blocking thread; the export is buffered, then sent.
+    let handle = tokio::runtime::Handle::current();
+    let buf = tokio::task::spawn_blocking(move || {
+        let mut buf = Vec::new();
+        handle.block_on(store.export(&mut buf)).map(|_| buf)
+    })
+    .await
+    .map_err(|e| ApiError::internal(&e))?
+    .map_err(|e| store_error(e, ErrorCode::NotFound))?;
     tracing::info!(user = %who.principal.user, "registry exported");
     let mut r = Response::new(Body::from(buf));
     r.headers_mut().insert(

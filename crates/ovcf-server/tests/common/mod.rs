@@ -165,6 +165,7 @@ pub fn setup() -> (Router, Arc<MemoryLedger>) {
         cds_auth: Arc::new(ovcf_fhir::CdsAuth::new().with_client(ISS, jwks)),
         cds_ledger: ledger.clone(),
         accounts: None,
+        store: None,
     });
     (app(state), ledger)
 }

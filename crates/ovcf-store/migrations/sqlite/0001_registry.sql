@@ -111,7 +111,8 @@ CREATE TABLE audit_events (
 CREATE INDEX assessments_patient ON assessments(patient_id, therapy_recommended, as_of);
 CREATE INDEX procedures_patient ON procedures(patient_id, date, level_no, leakage, d12m);
 CREATE INDEX index_fractures_patient ON index_fractures(patient_id);
-CREATE INDEX index_fractures_date ON index_fractures(index_date);
+-- Covering: the KPI query reads the period's fractures and their precomputed windows from the index.
+CREATE INDEX index_fractures_date ON index_fractures(index_date, patient_id, d90, d16w, d52w, d10m, d12m, d14m);
 CREATE INDEX medications_patient ON medications(patient_id, anti_osteoporosis, start_date, end_date);
 CREATE INDEX medications_supersedes ON medications(supersedes);
 CREATE INDEX measurements_patient ON measurements(patient_id, kind, date);

@@ -1,0 +1,165 @@
+//! The registry (`ovcf_store::Store`) as the server's account store, token resolver and CDS
+//! ledger.
+
+use std::sync::Arc;
+
+use ovcf_store::Store;
+use ovcf_store::StoreError;
+use ovcf_store::accounts::{FeedbackRow, IssuedCardRow};
+
+use crate::accounts::{Accounts, AccountsError, AccountsFuture, UserInfo};
+use crate::auth::{Principal, PrincipalResolver, ResolveError, ResolveFuture, Role, token_digest};
+use crate::routes::cds::{CdsLedger, FeedbackRecord, IssuedCard, LedgerError, LedgerFuture};
+
+/// Accounts, tokens and CDS records kept in the registry database.
+#[derive(Clone)]
+pub struct StoreBackend {
+    store: Arc<Store>,
+}
+
+impl StoreBackend {
+    pub fn new(store: Arc<Store>) -> StoreBackend {
+        StoreBackend { store }
+    }
+}
+
+fn accounts_error(e: StoreError) -> AccountsError {
+    match e {
+        StoreError::Conflict(m) => AccountsError::Invalid(m),
+        StoreError::NotFound(m) => AccountsError::UnknownUser(m),
+        StoreError::Invalid(v) => AccountsError::Invalid(
+            v.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+        other => AccountsError::Store(other.to_string()),
+    }
+}
+
+impl PrincipalResolver for StoreBackend {
+    fn resolve<'a>(&'a self, token: &'a str) -> ResolveFuture<'a> {
+        Box::pin(async move {
+            let found = self
+                .store
+                .account_principal(&token_digest(token))
+                .await
+                .map_err(|e| ResolveError(e.to_string()))?;
+            Ok(found.and_then(|u| {
+                Some(Principal {
+                    role: u.role.parse::<Role>().ok()?,
+                    user: u.name,
+                })
+            }))
+        })
+    }
+}
+
+impl Accounts for StoreBackend {
+    fn user_count(&self) -> AccountsFuture<'_, u64> {
+        Box::pin(async move {
+            let n = self
+                .store
+                .account_user_count()
+                .await
+                .map_err(accounts_error)?;
+            Ok(u64::try_from(n).unwrap_or(0))
+        })
+    }
+
+    fn add_user<'a>(
+        &'a self,
+        name: &'a str,
+        role: Role,
+        password_phc: &'a str,
+    ) -> AccountsFuture<'a, UserInfo> {
+        Box::pin(async move {
+            let u = self
+                .store
+                .account_add_user(name, role.as_str(), password_phc)
+                .await
+                .map_err(|e| match e {
+                    StoreError::Conflict(_) => AccountsError::DuplicateUser(name.to_owned()),
+                    other => accounts_error(other),
+                })?;
+            Ok(UserInfo { name: u.name, role })
+        })
+    }
+
+    fn add_token<'a>(&'a self, user: &'a str, digest: &'a str) -> AccountsFuture<'a, i64> {
+        Box::pin(async move {
+            self.store
+                .account_add_token(user, digest)
+                .await
+                .map_err(|e| match e {
+                    StoreError::NotFound(_) => AccountsError::UnknownUser(user.to_owned()),
+                    other => accounts_error(other),
+                })
+        })
+    }
+
+    fn revoke_token(&self, id: i64) -> AccountsFuture<'_, bool> {
+        Box::pin(async move {
+            self.store
+                .account_revoke_token(id)
+                .await
+                .map_err(accounts_error)
+        })
+    }
+
+    fn put_cds_client<'a>(&'a self, iss: &'a str, jwks_json: &'a str) -> AccountsFuture<'a, ()> {
+        Box::pin(async move {
+            self.store
+                .cds_client_put(iss, jwks_json)
+                .await
+                .map_err(accounts_error)
+        })
+    }
+
+    fn cds_clients(&self) -> AccountsFuture<'_, Vec<(String, String)>> {
+        Box::pin(async move { self.store.cds_clients().await.map_err(accounts_error) })
+    }
+}
+
+impl CdsLedger for StoreBackend {
+    fn cards_issued<'a>(&'a self, cards: &'a [IssuedCard]) -> LedgerFuture<'a, ()> {
+        Box::pin(async move {
+            let rows: Vec<IssuedCardRow> = cards
+                .iter()
+                .map(|c| IssuedCardRow {
+                    uuid: c.uuid.clone(),
+                    service: c.service.clone(),
+                    code: c.code.clone(),
+                    indicator: c.indicator.clone(),
+                })
+                .collect();
+            self.store
+                .cds_cards_issued(&rows)
+                .await
+                .map_err(|e| LedgerError(e.to_string()))
+        })
+    }
+
+    fn feedback<'a>(&'a self, items: &'a [FeedbackRecord]) -> LedgerFuture<'a, usize> {
+        Box::pin(async move {
+            let rows: Vec<FeedbackRow> = items
+                .iter()
+                .map(|f| FeedbackRow {
+                    service: f.service.clone(),
+                    client: f.client.clone(),
+                    card: f.card.clone(),
+                    outcome: f.outcome.clone(),
+                    override_system: f.override_system.clone(),
+                    override_code: f.override_code.clone(),
+                    accepted_suggestions: serde_json::to_string(&f.accepted_suggestions)
+                        .unwrap_or_else(|_| "[]".into()),
+                    outcome_timestamp: f.outcome_timestamp.clone(),
+                })
+                .collect();
+            self.store
+                .cds_feedback_add(&rows)
+                .await
+                .map_err(|e| LedgerError(e.to_string()))
+        })
+    }
+}
