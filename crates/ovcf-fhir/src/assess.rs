@@ -32,11 +32,11 @@ use ovcf_core::report::{
     Alert, AssessmentReport, Explanation, FractureClass, InputAssumed, OfInterpretation,
     OfItemStatus, Outcome, Plan, Recommendation, Text,
 };
-use ovcf_core::request::NeurologicalDeficit;
+use ovcf_core::request::{Level, NeurologicalDeficit};
 use ovcf_core::{AssessError, Date};
 use serde::{Deserialize, Serialize};
 
-use crate::mapping::MappedRequest;
+use crate::mapping::{FRACTURE_LEVEL_PATH, MappedRequest};
 
 pub const NEUROLOGICAL_DEFICIT_PATH: &str = "patient.neurological_deficit";
 
@@ -75,54 +75,147 @@ pub fn assess_mapped(mapped: &MappedRequest) -> Result<FhirAssessment, FhirAsses
             dependent_sections: Vec::new(),
         });
     }
-    let others: Vec<String> = mapped
+    let withheld: Vec<&str> = mapped
         .missing_required
         .iter()
-        .filter(|p| *p != NEUROLOGICAL_DEFICIT_PATH)
-        .cloned()
+        .map(String::as_str)
+        .filter(|p| *p == NEUROLOGICAL_DEFICIT_PATH || *p == FRACTURE_LEVEL_PATH)
         .collect();
-    if !others.is_empty() {
+    if withheld.len() != mapped.missing_required.len() {
         return Err(FhirAssessError::Insufficient(
             mapped.missing_required.clone(),
         ));
     }
-    if !mapped
-        .missing_required
-        .iter()
-        .any(|p| p == NEUROLOGICAL_DEFICIT_PATH)
-    {
+    if withheld.is_empty() {
         // Nothing missing, yet no request: the contract validation failed.
         return Err(FhirAssessError::Invalid(mapped.errors().count()));
     }
-    let mut reports = Vec::with_capacity(4);
-    for d in [
-        NeurologicalDeficit::None,
-        NeurologicalDeficit::Radicular,
-        NeurologicalDeficit::Incomplete,
-        NeurologicalDeficit::Complete,
-    ] {
-        let req = mapped
-            .partial
-            .with_neurological_deficit(today, d)
-            .ok_or_else(|| FhirAssessError::Insufficient(mapped.missing_required.clone()))?;
-        reports.push(ovcf_core::assess(&req, today)?);
+    let deficits: Vec<NeurologicalDeficit> = match mapped.partial.patient.neurological_deficit {
+        Some(d) => vec![d],
+        None => vec![
+            NeurologicalDeficit::None,
+            NeurologicalDeficit::Radicular,
+            NeurologicalDeficit::Incomplete,
+            NeurologicalDeficit::Complete,
+        ],
+    };
+    let level_sets = level_variants(mapped);
+    let mut reports = Vec::with_capacity(deficits.len() * level_sets.len());
+    for d in &deficits {
+        for levels in &level_sets {
+            let req = mapped
+                .partial
+                .variant(today, *d, levels)
+                .ok_or_else(|| FhirAssessError::Insufficient(mapped.missing_required.clone()))?;
+            reports.push(ovcf_core::assess(&req, today)?);
+        }
     }
     let mut runs = reports.into_iter();
     let base = runs
         .next()
         .ok_or_else(|| FhirAssessError::Insufficient(mapped.missing_required.clone()))?;
-    Ok(merge_without(
-        base,
-        runs.collect(),
-        NEUROLOGICAL_DEFICIT_PATH,
-    ))
+    let mut merged = merge_without(base, runs.collect(), &withheld);
+    if !mapped.partial.unlevelled_fractures.is_empty() {
+        // The unlevelled fractures were placed at stand-in levels: drop them from the findings
+        // and never name a stand-in level in a message.
+        let known = mapped.partial.fractures.len();
+        merged.report.fractures.truncate(known);
+        for a in &mut merged.report.alerts {
+            a.message = Text::new(
+                hide_levels(&a.message.zh, &STAND_IN_LEVELS),
+                hide_levels(&a.message.en, &STAND_IN_LEVELS),
+            );
+        }
+    }
+    Ok(merged)
 }
 
-/// Keeps what is identical across `runs` (one per value of the withheld field).
+/// The request order-sign checks read (medications, imaging of the levels): the mapped request
+/// when complete, else the first evaluated variant. The decisions themselves come from the
+/// merged report of [`assess_mapped`], never from this request's stand-in values.
+pub fn request_for_orders(mapped: &MappedRequest) -> Option<ovcf_core::AssessmentRequest> {
+    if let Some(r) = &mapped.request {
+        return Some(r.clone());
+    }
+    let deficit = mapped
+        .partial
+        .patient
+        .neurological_deficit
+        .unwrap_or(NeurologicalDeficit::None);
+    let levels = level_variants(mapped)
+        .into_iter()
+        .next()
+        .unwrap_or_default();
+    mapped.partial.variant(mapped.as_of, deficit, &levels)
+}
+
+/// Levels that stand in for fractures coded without one: each rule-relevant group once
+/// (approach T4–T10 / T11–T12 / L1–L4 / other, cement thoracic / lumbar, L1 for CT attenuation).
+const STAND_IN_LEVELS: [Level; 6] = [
+    Level::T2,
+    Level::T7,
+    Level::T11,
+    Level::L1,
+    Level::L3,
+    Level::L5,
+];
+
+/// One level set per rotation of the stand-ins (levels already known are skipped), so that every
+/// unlevelled fracture is evaluated at every group.
+fn level_variants(mapped: &MappedRequest) -> Vec<Vec<Level>> {
+    let n = mapped.partial.unlevelled_fractures.len();
+    if n == 0 {
+        return vec![Vec::new()];
+    }
+    let free: Vec<Level> = STAND_IN_LEVELS
+        .iter()
+        .copied()
+        .filter(|l| !mapped.partial.fractures.iter().any(|f| f.level == *l))
+        .collect();
+    if free.len() < n {
+        // More unlevelled fractures than stand-ins: evaluate distinct free levels.
+        let all: Vec<Level> = Level::ALL
+            .iter()
+            .copied()
+            .filter(|l| !mapped.partial.fractures.iter().any(|f| f.level == *l))
+            .take(n)
+            .collect();
+        return vec![all];
+    }
+    (0..free.len())
+        .map(|r| (0..n).map(|j| free[(r + j) % free.len()]).collect())
+        .collect()
+}
+
+/// Replaces whole-word level names (`T11`, `L1` …) with `?`.
+fn hide_levels(text: &str, levels: &[Level]) -> Cow<'static, str> {
+    let mut out = String::with_capacity(text.len());
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        if levels.iter().any(|l| l.as_str() == word) {
+            out.push('?');
+        } else {
+            out.push_str(word);
+        }
+        word.clear();
+    };
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() {
+            word.push(c);
+        } else {
+            flush(&mut word, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    Cow::Owned(out)
+}
+
+/// Keeps what is identical across `runs` (one per combination of the withheld fields' values).
 fn merge_without(
     mut base: AssessmentReport,
     rest: Vec<AssessmentReport>,
-    field: &str,
+    fields: &[&str],
 ) -> FhirAssessment {
     let mut dependent = Vec::new();
     let all_same = |f: &dyn Fn(&AssessmentReport) -> bool| rest.iter().all(f);
@@ -140,10 +233,12 @@ fn merge_without(
     base.treatment.per_level.clear();
     base.treatment.techniques.clear();
     base.treatment.workup = workup;
-    if !base.treatment.missing.iter().any(|m| m == field) {
-        base.treatment.missing.push(field.to_string());
-        base.treatment.missing.sort();
+    for field in fields {
+        if !base.treatment.missing.iter().any(|m| m == field) {
+            base.treatment.missing.push((*field).to_string());
+        }
     }
+    base.treatment.missing.sort();
     base.risks.cement_leakage = None;
     base.procedure_checks = base
         .procedure_checks
@@ -269,21 +364,23 @@ fn merge_without(
     base.explanation.push(Explanation {
         decision: "treatment.plan".into(),
         rule: "fhir.withheld".into(),
-        facts: BTreeMap::from([(Cow::Borrowed("no_fhir_source"), serde_json::json!([field]))]),
+        facts: BTreeMap::from([(Cow::Borrowed("no_fhir_source"), serde_json::json!(fields))]),
         outcome: Outcome::Applied,
         value: Some(serde_json::json!(Plan::InsufficientData)),
     });
     let keep_assumed = |a: &InputAssumed| rest.iter().all(|r| r.inputs_assumed.contains(a));
     base.inputs_assumed.retain(keep_assumed);
-    base.inputs_assumed.push(InputAssumed {
-        path: field.to_string(),
-        assumption: "not available from FHIR: every value was evaluated and only decisions that do not depend on it are reported; the treatment plan is withheld".into(),
-        code: "withheld_no_fhir_source".into(),
-        value: None,
-    });
+    for field in fields {
+        base.inputs_assumed.push(InputAssumed {
+            path: (*field).to_string(),
+            assumption: "not available from FHIR: every value was evaluated and only decisions that do not depend on it are reported; the treatment plan is withheld".into(),
+            code: "withheld_no_fhir_source".into(),
+            value: None,
+        });
+    }
     FhirAssessment {
         report: base,
-        withheld: vec![field.to_string()],
+        withheld: fields.iter().map(|f| (*f).to_string()).collect(),
         dependent_sections: dependent,
     }
 }

@@ -24,7 +24,7 @@ pub mod fhir;
 pub mod mapping;
 pub mod outbound;
 
-pub use assess::{FhirAssessError, FhirAssessment, assess_mapped};
+pub use assess::{FhirAssessError, FhirAssessment, assess_mapped, request_for_orders};
 pub use auth::{AuthError, CdsAuth, Claims};
 pub use cards::{Lang, order_sign_cards, patient_view_cards, patient_view_cards_for};
 pub use cds::{

@@ -102,13 +102,38 @@ pub struct PartialPatient {
 pub struct PartialRequest {
     pub patient: PartialPatient,
     pub fractures: Vec<FractureInput>,
+    /// Vertebral fractures coded without a level (onset days, when known): the engine needs a
+    /// level, which is never guessed; `assess_mapped` evaluates representative levels instead.
+    #[serde(default)]
+    pub unlevelled_fractures: Vec<Option<u32>>,
     pub bone_density: Option<BoneDensityInput>,
     pub labs: Option<Labs>,
     pub medications: Vec<Medication>,
     pub procedure: Option<Procedure>,
 }
 
+/// The path reported when a fracture Condition has no vertebral level.
+pub const FRACTURE_LEVEL_PATH: &str = "fractures[].level";
+
 impl PartialRequest {
+    /// As [`PartialRequest::with_neurological_deficit`], with the unlevelled fractures placed at
+    /// `levels` (one per unlevelled fracture, distinct and unused) — one of several evaluations
+    /// whose common decisions are kept, never a guess.
+    pub fn variant(
+        &self,
+        as_of: Date,
+        deficit: NeurologicalDeficit,
+        levels: &[Level],
+    ) -> Option<AssessmentRequest> {
+        let mut p = self.clone();
+        for (onset, level) in self.unlevelled_fractures.iter().zip(levels) {
+            let mut f = blank_fracture(*level);
+            f.onset_days = *onset;
+            p.fractures.push(f);
+        }
+        p.with_neurological_deficit(as_of, deficit)
+    }
+
     /// The request with `neurological_deficit` set to `deficit`; `None` when age, sex or every
     /// fracture is missing. Used by [`crate::assess::assess_mapped`] to evaluate every possible
     /// value of a field FHIR has no source for — never to pick one.
@@ -242,6 +267,7 @@ pub fn map_resources(resources: &[&Value], patient_id: Option<&str>, as_of: Date
     let mut m = Mapper {
         as_of,
         issues: Vec::new(),
+        unlevelled: Vec::new(),
     };
     let resources = m.own_patient_only(resources, patient_id);
     let mut partial = PartialRequest::default();
@@ -250,6 +276,7 @@ pub fn map_resources(resources: &[&Value], patient_id: Option<&str>, as_of: Date
     m.patient_observations(&obs, &mut partial.patient);
     partial.patient.comorbidities = m.comorbidities(&resources);
     partial.fractures = m.fractures(&resources, &obs);
+    partial.unlevelled_fractures = std::mem::take(&mut m.unlevelled);
     m.imaging(&resources, &mut partial.fractures);
     let dxa = Dxa {
         lumbar_spine_t: m.latest_number(&obs, &Slot::LumbarT),
@@ -281,12 +308,15 @@ pub fn map_resources(resources: &[&Value], patient_id: Option<&str>, as_of: Date
     if partial.patient.neurological_deficit.is_none() {
         missing_required.push("patient.neurological_deficit".to_string());
     }
-    if partial.fractures.is_empty() {
+    if !partial.unlevelled_fractures.is_empty() {
+        missing_required.push(FRACTURE_LEVEL_PATH.to_string());
+    } else if partial.fractures.is_empty() {
         missing_required.push("fractures".to_string());
     }
     let mut request = partial
         .patient
         .neurological_deficit
+        .filter(|_| partial.unlevelled_fractures.is_empty())
         .and_then(|d| partial.with_neurological_deficit(as_of, d));
     // The contract's own validation, so that a mapped request the engine would refuse is
     // reported here, with paths, rather than failing later.
@@ -435,6 +465,8 @@ fn norm_unit(u: &str) -> String {
 struct Mapper {
     as_of: Date,
     issues: Vec<MappingIssue>,
+    /// Onsets of vertebral-fracture Conditions without a level (see `PartialRequest`).
+    unlevelled: Vec<Option<u32>>,
 }
 
 impl Mapper {
@@ -1037,8 +1069,10 @@ impl Mapper {
                     IssueCode::MissingLevel,
                     r,
                     "bodySite",
-                    "vertebral fracture without a vertebral level (T1–L5); not used",
+                    "vertebral fracture without a vertebral level (T1–L5): decisions that depend on the level are withheld",
                 );
+                let onset = self.onset_days(r);
+                self.unlevelled.push(onset);
                 continue;
             }
             let onset = self.onset_days(r);

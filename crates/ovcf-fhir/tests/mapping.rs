@@ -503,3 +503,53 @@ fn collect_pointers(v: &Value, at: String, out: &mut Vec<String>) {
         _ => {}
     }
 }
+
+/// api-v1: a fracture Condition coded without a vertebral level (no `bodySite`) is a required
+/// field with no FHIR source. The level is never guessed: the engine runs at stand-in levels
+/// covering every rule-relevant group, keeps what all runs agree on (drug plan, bone density,
+/// alerts), withholds the plan, and names no stand-in level anywhere.
+#[test]
+fn fracture_without_a_level_withholds_the_plan_but_keeps_the_drug_plan() {
+    let as_of = date("2026-11-27");
+    let bundle = json!({"resourceType": "Bundle", "type": "collection", "entry": [
+        {"resource": {"resourceType": "Patient", "id": "p1", "gender": "female", "birthDate": "1950-05-01"}},
+        {"resource": {"resourceType": "Condition", "id": "c1", "subject": {"reference": "Patient/p1"},
+            "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10", "code": "M80.08"}]},
+            "onsetDateTime": "2026-11-17"}},
+        {"resource": {"resourceType": "Observation", "id": "o1", "status": "final", "subject": {"reference": "Patient/p1"},
+            "code": {"coding": [{"system": "http://loinc.org", "code": "38267-1"}]},
+            "valueQuantity": {"value": -3.1}, "effectiveDateTime": "2026-11-22"}},
+        {"resource": {"resourceType": "Observation", "id": "o2", "status": "final", "subject": {"reference": "Patient/p1"},
+            "code": {"coding": [{"system": "http://loinc.org", "code": "98979-8"}]},
+            "valueQuantity": {"value": 25, "unit": "mL/min/{1.73_m2}"}, "effectiveDateTime": "2026-11-24"}}
+    ]});
+    let m = map_bundle(&bundle, Some("p1"), as_of);
+    assert!(m.request.is_none());
+    assert!(m.missing_required.iter().any(|p| p == "fractures[].level"));
+    assert_eq!(m.partial.unlevelled_fractures, vec![Some(10)]);
+    let a = assess_mapped(&m).expect("partial assessment");
+    let r = &a.report;
+    assert_eq!(r.treatment.plan, Plan::InsufficientData);
+    assert!(r.treatment.missing.iter().any(|p| p == "fractures[].level"));
+    assert!(
+        r.fractures.is_empty(),
+        "stand-in levels must not be reported"
+    );
+    // eGFR 25: bisphosphonates and PTH analogues avoided, denosumab first, CKD-MBD work-up.
+    assert_eq!(
+        r.pharmacotherapy.recommended.first(),
+        Some(&ovcf_core::request::Drug::Denosumab)
+    );
+    let codes: Vec<&str> = r.alerts.iter().map(|x| x.code.as_str()).collect();
+    assert!(codes.contains(&"renal_contraindication"), "{codes:?}");
+    assert!(codes.contains(&"no_antiosteoporosis_therapy"), "{codes:?}");
+    for x in &r.alerts {
+        for level in ["T2", "T7", "T11", "L1", "L3", "L5"] {
+            let named = |t: &str| {
+                t.split(|c: char| !c.is_ascii_alphanumeric())
+                    .any(|w| w == level)
+            };
+            assert!(!named(&x.message.en) && !named(&x.message.zh), "{x:?}");
+        }
+    }
+}

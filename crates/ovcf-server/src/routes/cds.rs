@@ -355,12 +355,7 @@ async fn call_service_checked(
     } else {
         // With neurology missing, the request is used only to read the medications (the report
         // decides); see ovcf-fhir's README.
-        let req = mapped.request.clone().or_else(|| {
-            mapped.partial.with_neurological_deficit(
-                mapped.as_of,
-                ovcf_core::request::NeurologicalDeficit::None,
-            )
-        });
+        let req = ovcf_fhir::request_for_orders(&mapped);
         match req {
             Some(req) => {
                 ovcf_fhir::order_sign_cards(&request.draft_orders(), &assessment.report, &req, lang)
