@@ -4,7 +4,7 @@
 # Targets (2-core machine): >= 2,000 req/s, p99 <= 5 ms, zero errors.
 #
 # Usage: scripts/load-test.sh [SECONDS (default 15)] [CONNECTIONS for the saturation run (default 8)]
-# Uses target/release/ovcf when it has `serve` (else the stand-in crates/ovcf-server/examples/ovcf.rs)
+# Uses target/release/ovcf (built here)
 # with a scratch SQLite registry, a clinician, a token and a CDS client; OVCF_DEV_ONLY=1 uses the
 # registry-less example server (crates/ovcf-server/examples/serve_dev.rs) instead. Prints one JSON line per scenario and PASS/FAIL for the
 # target-rate run; exits 1 when a target is missed. Numbers move with other load on the machine:
@@ -52,8 +52,6 @@ OVCF=""
 if [[ -z "${OVCF_DEV_ONLY:-}" ]]; then
   if cargo build --release -p ovcf-cli >/dev/null 2>&1 && target/release/ovcf serve --help >/dev/null 2>&1; then
     OVCF=target/release/ovcf
-  elif cargo build --release -p ovcf-server --example ovcf >/dev/null 2>&1; then
-    OVCF=target/release/examples/ovcf   # stand-in until ovcf-cli wires `serve`
   fi
 fi
 if [[ -n "$OVCF" ]]; then
