@@ -93,12 +93,14 @@ fn main() -> ExitCode {
     }
 }
 
-fn today() -> anyhow::Result<Date> {
+/// Today in the local time zone: the engine's `as_of` when a request has none.
+pub(crate) fn today() -> anyhow::Result<Date> {
     let now = jiff::Zoned::now().date();
     Date::new(now.year(), now.month(), now.day()).context("today's date is out of range")
 }
 
-fn read_input(file: &str) -> anyhow::Result<String> {
+/// A file's text, or standard input for `-`.
+pub(crate) fn read_input(file: &str) -> anyhow::Result<String> {
     let mut s = String::new();
     if file == "-" {
         std::io::stdin()
@@ -110,7 +112,7 @@ fn read_input(file: &str) -> anyhow::Result<String> {
     Ok(s)
 }
 
-fn write_stdout(text: &str) -> anyhow::Result<()> {
+pub(crate) fn write_stdout(text: &str) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())
         .and_then(|()| out.flush())

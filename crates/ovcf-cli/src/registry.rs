@@ -314,30 +314,7 @@ fn os_user() -> String {
     "unknown".to_owned()
 }
 
-fn today() -> anyhow::Result<Date> {
-    let now = jiff::Zoned::now().date();
-    Date::new(now.year(), now.month(), now.day()).context("today's date is out of range")
-}
-
-fn read_input(file: &str) -> anyhow::Result<String> {
-    use std::io::Read;
-    let mut s = String::new();
-    if file == "-" {
-        std::io::stdin()
-            .read_to_string(&mut s)
-            .context("reading standard input")?;
-    } else {
-        s = std::fs::read_to_string(file).with_context(|| format!("reading {file}"))?;
-    }
-    Ok(s)
-}
-
-fn print(text: &str) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())
-        .and_then(|()| out.flush())
-        .context("writing standard output")
-}
+use crate::{read_input, today, write_stdout as print};
 
 fn emit(out: Out, value: &Value, text: impl FnOnce(&Value) -> String) -> anyhow::Result<()> {
     match out.format {
