@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use crate::cds::{DiscoveryResponse, Service};
-use crate::codes::{self, own};
+use crate::codes;
 
 pub const PATIENT_VIEW_ID: &str = "ovcf-patient-view";
 pub const ORDER_SIGN_ID: &str = "ovcf-order-sign";
@@ -22,33 +22,14 @@ fn tokens(system: &str, codes: &[&str]) -> String {
         .join(",")
 }
 
-/// Every own observation code the mapping reads.
-pub const OWN_OBSERVATION_CODES: [&str; 24] = [
-    own::NEUROLOGICAL_DEFICIT,
-    own::ADHERENCE,
-    own::ASA_CLASS,
-    own::SURGICAL_TOLERANCE,
-    own::PRIOR_FRAGILITY_FRACTURES,
-    own::PRIOR_VERTEBRAL_FRACTURES,
-    own::NONUNION_RISK,
-    own::MOBILISATION,
-    own::FRAILTY_INDEX,
-    own::HEIGHT_LOSS_PCT,
-    own::KYPHOTIC_ANGLE,
-    own::HEIGHT_ANTERIOR,
-    own::HEIGHT_MIDDLE,
-    own::HEIGHT_POSTERIOR,
-    own::HEIGHT_REFERENCE,
-    own::MRI_T1,
-    own::MRI_T2,
-    own::MRI_STIR,
-    own::POSTERIOR_WALL,
-    own::ANTERIOR_CORTEX_BREACH,
-    own::INTRAVERTEBRAL_CLEFT,
-    own::OF_TYPE,
-    own::MALIGNANCY_SIGN,
-    own::DEFORMITY_PROGRESSION,
-];
+/// Every own observation code the mapping reads (patient-level, then per-level codes).
+pub fn own_observation_codes() -> Vec<&'static str> {
+    crate::mapping::PATIENT_CODES
+        .iter()
+        .chain(crate::mapping::LEVEL_CODES.iter())
+        .copied()
+        .collect()
+}
 
 /// The prefetch templates (key → query) both services ask for.
 pub fn prefetch_templates() -> BTreeMap<String, String> {
@@ -93,7 +74,7 @@ pub fn prefetch_templates() -> BTreeMap<String, String> {
             "findings",
             format!(
                 "Observation?patient={P}&code={}&_sort=-date",
-                tokens(codes::OVCF_OBSERVATION, &OWN_OBSERVATION_CODES)
+                tokens(codes::OVCF_OBSERVATION, &own_observation_codes())
             ),
         ),
         // Medications by ATC class prefix cannot be searched by equality (M01A*): all of the

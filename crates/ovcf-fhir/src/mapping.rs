@@ -375,7 +375,7 @@ struct Obs<'a> {
     date: Option<Date>,
 }
 
-const PATIENT_CODES: [&str; 9] = [
+pub(crate) const PATIENT_CODES: [&str; 9] = [
     own::NEUROLOGICAL_DEFICIT,
     own::ADHERENCE,
     own::ASA_CLASS,
@@ -387,7 +387,7 @@ const PATIENT_CODES: [&str; 9] = [
     own::FRAILTY_INDEX,
 ];
 
-const LEVEL_CODES: [&str; 15] = [
+pub(crate) const LEVEL_CODES: [&str; 15] = [
     own::HEIGHT_LOSS_PCT,
     own::KYPHOTIC_ANGLE,
     own::HEIGHT_ANTERIOR,
