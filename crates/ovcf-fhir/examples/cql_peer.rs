@@ -5,7 +5,7 @@
 //! pass precedes the timed pass.
 //!
 //! ```sh
-//! cargo run --release -p ovcf-fhir --example cql_peer -- /tmp/cqlpeer/patients.ndjson 2026-11-27
+//! cargo run --release -p ovcf-fhir --example cql_peer -- path/to/peers/cql/patients.ndjson 2026-11-27
 //! ```
 //! The decisions are not the peer's 15 values one for one: the engine assesses far more (the whole
 //! report), and where a bundle lacks `neurological_deficit` it evaluates the four possible values

@@ -272,7 +272,7 @@ fn snapshot_kitchen_sink_explained() {
     snapshot_case("fixture_kitchen_sink", &fixtures::kitchen_sink(), true);
 }
 
-/// Requests from the public vignettes (`/work/shared/vignettes/public`, field `request`) plus one
+/// Requests from the public vignettes (`../shared/vignettes/public`, field `request`) plus one
 /// post-procedure case of ours that exercises procedure checks, AI provenance and risk tools.
 const VIGNETTES: [(&str, &str); 9] = [
     (
