@@ -60,6 +60,8 @@ pub(crate) struct Item {
 pub(crate) struct Mark {
     pub kind: MarkKind,
     pub label: String,
+    /// Longer text shown on hover or focus (a grade's full source citations).
+    pub title: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -270,6 +272,7 @@ impl Builder<'_> {
                         marks: vec![Mark {
                             kind,
                             label: word(self.lang, "severity", &a.severity).to_owned(),
+                            title: None,
                         }],
                         text: pick(self.lang, &a.message).to_owned(),
                         details: Vec::new(),
@@ -644,6 +647,7 @@ impl Builder<'_> {
                         vec![Mark {
                             kind: MarkKind::FirstChoice,
                             label: self.t("rx.first_choice").to_owned(),
+                            title: None,
                         }]
                     } else {
                         Vec::new()
@@ -909,11 +913,13 @@ impl Builder<'_> {
                 let mut marks = vec![Mark {
                     kind: MarkKind::Grade,
                     label: format!("{quality}/{strength}"),
+                    title: Some(source_citations(&r.sources)),
                 }];
                 if r.provisional {
                     marks.push(Mark {
                         kind: MarkKind::Provisional,
                         label: self.t("rec.provisional").to_owned(),
+                        title: None,
                     });
                 }
                 let mut details = vec![format!(
@@ -1052,6 +1058,7 @@ impl Builder<'_> {
                     marks: vec![Mark {
                         kind,
                         label: self.t(key).to_owned(),
+                        title: None,
                     }],
                     text,
                     details,
@@ -1082,4 +1089,17 @@ impl Builder<'_> {
             .collect();
         self.section("assumptions", vec![Block::List(items)])
     }
+}
+
+/// The full citations of `ids`, one per line (`[id] citation`), for a grade's tooltip.
+fn source_citations<S: AsRef<str>>(ids: &[S]) -> String {
+    let kb = Knowledge::embedded().ok();
+    ids.iter()
+        .map(AsRef::as_ref)
+        .map(|id| match kb.and_then(|k| k.source(id)) {
+            Some(s) => format!("[{id}] {}", s.citation),
+            None => format!("[{id}]"),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }

@@ -24,7 +24,7 @@ pub(crate) fn escape(s: &str) -> String {
 
 /// Screen and print styles. Severity colours keep a contrast ratio of at least 4.5:1 and print
 /// as they show (`print-color-adjust: exact`).
-const CSS: &str = r#"
+pub(crate) const CSS: &str = r#"
 *{box-sizing:border-box;-webkit-print-color-adjust:exact;print-color-adjust:exact}
 html{background:#eef1f4}
 body{margin:0;font-family:"Noto Sans CJK SC","Microsoft YaHei","PingFang SC",sans-serif;font-size:15px;line-height:1.55;color:#1a1a1a}
@@ -108,6 +108,24 @@ pub(crate) fn render(doc: &Doc) -> String {
         );
     }
     out.push_str("</dl>\n</header>\n");
+    render_sections(&mut out, doc);
+    let _ = write!(
+        out,
+        "<footer>{}</footer>\n</main>\n</body>\n</html>\n",
+        escape(&doc.footer)
+    );
+    out
+}
+
+/// The report's sections and footer, without page, header or styles (for embedding).
+pub(crate) fn render_fragment(doc: &Doc) -> String {
+    let mut out = String::new();
+    render_sections(&mut out, doc);
+    let _ = write!(out, "<footer>{}</footer>\n", escape(&doc.footer));
+    out
+}
+
+fn render_sections(out: &mut String, doc: &Doc) {
     for (i, section) in doc.sections.iter().enumerate() {
         let _ = write!(
             out,
@@ -117,16 +135,10 @@ pub(crate) fn render(doc: &Doc) -> String {
             escape(&section.heading)
         );
         for block in &section.blocks {
-            render_block(&mut out, block);
+            render_block(out, block);
         }
         out.push_str("</section>\n");
     }
-    let _ = write!(
-        out,
-        "<footer>{}</footer>\n</main>\n</body>\n</html>\n",
-        escape(&doc.footer)
-    );
-    out
 }
 
 fn render_item(out: &mut String, item: &Item) {
@@ -143,12 +155,26 @@ fn render_item(out: &mut String, item: &Item) {
         None => out.push_str("<li>"),
     }
     for m in &item.marks {
-        let _ = write!(
-            out,
-            "<span class=\"mark {}\">{}</span>",
-            m.kind.css(),
-            escape(&m.label)
-        );
+        match &m.title {
+            // Focusable, so the citation also shows on a tap or from the keyboard.
+            Some(title) => {
+                let _ = write!(
+                    out,
+                    "<span class=\"mark {}\" tabindex=\"0\" title=\"{}\">{}</span>",
+                    m.kind.css(),
+                    escape(title),
+                    escape(&m.label)
+                );
+            }
+            None => {
+                let _ = write!(
+                    out,
+                    "<span class=\"mark {}\">{}</span>",
+                    m.kind.css(),
+                    escape(&m.label)
+                );
+            }
+        }
     }
     let _ = write!(out, "<span class=\"text\">{}</span>", escape(&item.text));
     if !item.details.is_empty() {

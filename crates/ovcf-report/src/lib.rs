@@ -89,6 +89,15 @@ pub fn render_html(report: &AssessmentReport, opts: &RenderOptions) -> String {
     html::render(&doc::build(report, opts))
 }
 
+/// The report's sections and footer as an HTML fragment (no `<html>`, header or styles), for a
+/// page that frames it (the web application). Style it with [`REPORT_CSS`].
+pub fn render_html_fragment(report: &AssessmentReport, opts: &RenderOptions) -> String {
+    html::render_fragment(&doc::build(report, opts))
+}
+
+/// The report's stylesheet (screen and print), as embedded in [`render_html`].
+pub const REPORT_CSS: &str = html::CSS;
+
 #[cfg(test)]
 mod fixtures;
 #[cfg(test)]

@@ -42,6 +42,8 @@ pub trait Accounts: PrincipalResolver {
         role: Role,
         password_phc: &'a str,
     ) -> AccountsFuture<'a, UserInfo>;
+    /// The role and Argon2id PHC hash of `name` (web sign-in); `None` for an unknown user.
+    fn user_credentials<'a>(&'a self, name: &'a str) -> AccountsFuture<'a, Option<(Role, String)>>;
     /// Stores a token digest for `user`; returns the token's id (for revocation).
     fn add_token<'a>(&'a self, user: &'a str, digest: &'a str) -> AccountsFuture<'a, i64>;
     /// Revokes a token by id; `false` when there was no such live token.
@@ -114,6 +116,11 @@ impl Accounts for MemoryAccounts {
             })
         };
         Box::pin(async move { result })
+    }
+
+    fn user_credentials<'a>(&'a self, name: &'a str) -> AccountsFuture<'a, Option<(Role, String)>> {
+        let found = self.lock().users.get(name).cloned();
+        Box::pin(async move { Ok(found) })
     }
 
     fn add_token<'a>(&'a self, user: &'a str, digest: &'a str) -> AccountsFuture<'a, i64> {

@@ -50,6 +50,10 @@ pub struct ServeArgs {
     /// Seconds allowed to produce a response.
     #[arg(long, default_value_t = 30)]
     pub request_timeout: u64,
+    /// Headless Chromium (or Chrome) that prints assessment PDFs; default: `OVCF_PDF_BROWSER`,
+    /// else `chromium`, `chromium-browser` or `google-chrome` on PATH.
+    #[arg(long)]
+    pub pdf_browser: Option<std::path::PathBuf>,
 }
 
 impl ServeArgs {
@@ -70,6 +74,7 @@ impl ServeArgs {
             // With a public base URL the operator chose to expose the server; the link is a
             // 256-bit secret either way.
             setup_local_only: self.base_url.is_none(),
+            pdf_browser: self.pdf_browser.clone(),
         }
     }
 }

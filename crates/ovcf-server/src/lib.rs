@@ -25,6 +25,7 @@ pub mod ratelimit;
 pub mod routes;
 pub mod secrets;
 pub mod store_backend;
+pub mod web;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -90,6 +91,8 @@ pub struct AppConfig {
     pub request_timeout: Duration,
     /// The first-admin set-up link works only from loopback addresses (no `--base-url` given).
     pub setup_local_only: bool,
+    /// The browser that prints PDFs (see [`web::pdf`]); `None` looks for one.
+    pub pdf_browser: Option<std::path::PathBuf>,
 }
 
 impl Default for AppConfig {
@@ -100,6 +103,7 @@ impl Default for AppConfig {
             rate_limit: RateLimit::default(),
             request_timeout: Duration::from_secs(30),
             setup_local_only: true,
+            pdf_browser: None,
         }
     }
 }
@@ -117,6 +121,7 @@ struct Inner {
     fhir_client: fhir_fetch::FhirClient,
     knowledge_version: String,
     schemas: Schemas,
+    web: web::WebState,
 }
 
 /// Everything a handler needs; cheap to clone.
@@ -172,6 +177,10 @@ impl AppState {
         AppState {
             inner: Arc::new(Inner {
                 limiter: RateLimiter::new(config.rate_limit),
+                web: web::WebState {
+                    sessions: web::session::Sessions::default(),
+                    pdf: web::pdf::PdfRenderer::new(config.pdf_browser.clone()),
+                },
                 fhir_client: fhir_fetch::FhirClient::default(),
                 config,
                 resolver,
@@ -260,6 +269,14 @@ impl AppState {
     pub fn schemas(&self) -> &Schemas {
         &self.inner.schemas
     }
+    /// The web application's sessions and PDF printer.
+    pub fn web(&self) -> &web::WebState {
+        &self.inner.web
+    }
+    /// Whether browser cookies get `Secure` (the public URL is https).
+    pub fn web_cookies_secure(&self) -> bool {
+        self.base_url().is_some_and(|u| u.starts_with("https://"))
+    }
 }
 
 /// The documented `/api/v1` routes (and `/healthz`), with their OpenAPI description.
@@ -312,6 +329,7 @@ pub fn app(state: AppState) -> Router {
         get(routes::setup::form).post(routes::setup::create),
     )
     .merge(swagger)
+    .merge(web::router())
     .fallback(middleware::no_route)
     .method_not_allowed_fallback(middleware::method_not_allowed)
     .layer(DefaultBodyLimit::max(middleware::BODY_LIMIT))

@@ -86,6 +86,17 @@ impl Accounts for StoreBackend {
         })
     }
 
+    fn user_credentials<'a>(&'a self, name: &'a str) -> AccountsFuture<'a, Option<(Role, String)>> {
+        Box::pin(async move {
+            let found = self
+                .store
+                .account_password(name)
+                .await
+                .map_err(accounts_error)?;
+            Ok(found.and_then(|(hash, role)| Some((role.parse::<Role>().ok()?, hash))))
+        })
+    }
+
     fn add_token<'a>(&'a self, user: &'a str, digest: &'a str) -> AccountsFuture<'a, i64> {
         Box::pin(async move {
             self.store

@@ -17,6 +17,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod db;
+pub mod gaps;
 pub mod kpi;
 pub mod schema;
 pub mod store;
@@ -25,6 +26,7 @@ pub mod verify;
 
 pub use audit::AuditEvent;
 pub use db::Engine;
+pub use gaps::CareGap;
 pub use kpi::{Kpi, Kpis};
 pub use store::{
     MeasurementKind, MedicationInput, NewPatient, OutcomeInput, Patient, RecordedAssessment,

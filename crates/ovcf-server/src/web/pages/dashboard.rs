@@ -1,0 +1,141 @@
+//! The fracture-liaison dashboard: the indicators of registry-v1 for a chosen period, each with
+//! its IOF Capture the Fracture achievement band (< 50 %, 50–80 %, > 80 %), and run charts by
+//! month over the last twelve months.
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use maud::html;
+use ovcf_store::{Kpi, Kpis};
+
+use super::{Ctx, OVERSIGHT, today};
+use crate::AppState;
+use crate::web::charts::{self, RunPoint};
+use crate::web::session::WebSession;
+use crate::web::{page, respond};
+
+/// The indicators shown, in the order of registry-v1, and whether higher is better.
+fn indicators(k: &Kpis) -> [(&'static str, Kpi, bool); 10] {
+    [
+        ("bmd_within_90d", k.bmd_within_90d, true),
+        ("treatment_recommended", k.treatment_recommended, true),
+        ("treatment_started_16w", k.treatment_started_16w, true),
+        ("followed_up_16w", k.followed_up_16w, true),
+        ("followed_up_12m", k.followed_up_12m, true),
+        ("adherent_52w", k.adherent_52w, true),
+        ("refracture_12m", k.refracture_12m, false),
+        ("cement_leakage", k.cement_leakage, false),
+        ("adjacent_fracture_12m", k.adjacent_fracture_12m, false),
+        ("identified", k.identified, true),
+    ]
+}
+
+/// The IOF band of a percentage (only for indicators where higher is better).
+pub fn band(pct: f64) -> &'static str {
+    if pct > 80.0 {
+        "high"
+    } else if pct >= 50.0 {
+        "mid"
+    } else {
+        "low"
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct Period {
+    from: Option<String>,
+    to: Option<String>,
+}
+
+/// `GET /dashboard?from=&to=`.
+pub async fn show(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    session: WebSession,
+    Query(period): Query<Period>,
+) -> Response {
+    let ctx = Ctx::new(&headers, &session, "/dashboard", "dashboard");
+    if let Err(r) = ctx.require(OVERSIGHT) {
+        return r;
+    }
+    let store = match ctx.store(&state) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let today = match today() {
+        Ok(t) => t,
+        Err(e) => return ctx.fail(&e),
+    };
+    let from = period.from.filter(|s| !s.is_empty()).unwrap_or_else(|| today.add_months(-12).to_string());
+    let to = period.to.filter(|s| !s.is_empty()).unwrap_or_else(|| today.to_string());
+    let (kpis, problem) = match store.kpi(Some(&from), Some(&to)).await {
+        Ok(k) => (Some(k), None),
+        Err(e) if e.is_input_error() => (None, Some(e.to_string())),
+        Err(e) => return ctx.fail(&e),
+    };
+    // Run charts: one indicator query per month of the last twelve.
+    let mut months: Vec<(String, Kpis)> = Vec::new();
+    for i in (0..12).rev() {
+        let start = today.add_months(-i);
+        let first = ovcf_core::Date::new(start.year(), start.month(), 1).unwrap_or(start);
+        let last = first.add_months(1).add_days(-1);
+        match store.kpi(Some(&first.to_string()), Some(&last.to_string())).await {
+            Ok(k) => months.push((format!("{:04}-{:02}", first.year(), first.month()), k)),
+            Err(e) => return ctx.fail(&e),
+        }
+    }
+    let content = html! {
+        h1 { (ctx.t("web.dashboard_title")) }
+        form.period method="get" action="/dashboard" {
+            label for="from" { (ctx.t("web.from")) }
+            input #from type="date" name="from" value=(from);
+            label for="to" { (ctx.t("web.to")) }
+            input #to type="date" name="to" value=(to);
+            button type="submit" { (ctx.t("web.apply")) }
+        }
+        @if let Some(p) = problem { p.form-error role="alert" { (p) } }
+        @if let Some(k) = &kpis {
+            p.lead #identified { (ctx.t("kpi.identified")) ": " strong { (k.identified.denominator) } }
+            p.legend {
+                (ctx.t("web.iof_bands")) " "
+                span.band.low { "< 50%" } " " span.band.mid { "50–80%" } " " span.band.high { "> 80%" }
+            }
+            div.kpis {
+                @for (key, kpi, higher_better) in indicators(k) {
+                    @if key != "identified" {
+                        @let band_class = match (kpi.pct, higher_better) { (Some(p), true) => band(p), (Some(_), false) => "lower-better", (None, _) => "none" };
+                        section.kpi.(band_class) data-kpi=(key) {
+                            h2 { (ctx.t(&format!("kpi.{key}"))) }
+                            p.value {
+                                @match kpi.pct { Some(p) => { (format!("{p:.1}%")) } None => { "—" } }
+                            }
+                            p.fraction { (kpi.numerator) " / " (kpi.denominator) }
+                            @if !higher_better { p.hint { (ctx.t("web.lower_is_better")) } }
+                            (charts::run_chart(
+                                ctx.t(&format!("kpi.{key}")),
+                                &months.iter().map(|(label, m)| RunPoint {
+                                    label: label.clone(),
+                                    pct: indicators(m).iter().find(|(k2, _, _)| *k2 == key).and_then(|(_, x, _)| x.pct),
+                                }).collect::<Vec<_>>(),
+                            ))
+                        }
+                    }
+                }
+            }
+        }
+    };
+    respond(StatusCode::OK, page(&ctx.frame(), ctx.t("web.dashboard_title"), content))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::band;
+
+    #[test]
+    fn iof_bands() {
+        assert_eq!(band(49.9), "low");
+        assert_eq!(band(50.0), "mid");
+        assert_eq!(band(80.0), "mid");
+        assert_eq!(band(80.1), "high");
+    }
+}
