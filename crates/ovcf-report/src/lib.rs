@@ -90,9 +90,15 @@ pub fn render_html(report: &AssessmentReport, opts: &RenderOptions) -> String {
 }
 
 /// The report's sections and footer as an HTML fragment (no `<html>`, header or styles), for a
-/// page that frames it (the web application). Style it with [`REPORT_CSS`].
+/// page that frames it (the web application). Style it with [`REPORT_CSS`]. On screen the plan
+/// comes first (with its reasons), then the alerts by severity and the rest in report order.
 pub fn render_html_fragment(report: &AssessmentReport, opts: &RenderOptions) -> String {
-    html::render_fragment(&doc::build(report, opts))
+    let mut d = doc::build(report, opts);
+    if let Some(i) = d.sections.iter().position(|s| s.id == "plan") {
+        let plan = d.sections.remove(i);
+        d.sections.insert(0, plan);
+    }
+    html::render_fragment(&d)
 }
 
 /// The report's stylesheet (screen and print), as embedded in [`render_html`].

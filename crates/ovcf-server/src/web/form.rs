@@ -93,7 +93,7 @@ fn enum_values(node: &Value) -> Option<Vec<String>> {
 impl Spec {
     fn from_schema(root: &Value) -> Spec {
         let mut fields = BTreeMap::new();
-        walk_object(root, root, "", &mut fields);
+        walk_object(root, root, "", true, &mut fields);
         Spec { fields }
     }
 
@@ -102,7 +102,17 @@ impl Spec {
     }
 }
 
-fn walk_object(root: &Value, obj: &Value, prefix: &str, out: &mut BTreeMap<String, Field>) {
+/// `present`: whether the object is always there when the form is filled (the root, a required
+/// object, an item of a repeated block the user added). A field required inside an optional
+/// object (e.g. `procedure.type`) is required only once that object is given, so the form does
+/// not mark it.
+fn walk_object(
+    root: &Value,
+    obj: &Value,
+    prefix: &str,
+    present: bool,
+    out: &mut BTreeMap<String, Field>,
+) {
     let required: Vec<&str> = obj
         .get("required")
         .and_then(Value::as_array)
@@ -137,11 +147,17 @@ fn walk_object(root: &Value, obj: &Value, prefix: &str, out: &mut BTreeMap<Strin
                     values,
                 }
             } else {
-                walk_object(root, item, &format!("{template}[]"), out);
+                walk_object(root, item, &format!("{template}[]"), true, out);
                 Kind::Array
             }
         } else if ty.contains(&"object") || target.get("properties").is_some() {
-            walk_object(root, target, &template, out);
+            walk_object(
+                root,
+                target,
+                &template,
+                present && required.contains(&name.as_str()),
+                out,
+            );
             Kind::Object
         } else if ty.contains(&"integer") {
             Kind::Integer {
@@ -167,7 +183,7 @@ fn walk_object(root: &Value, obj: &Value, prefix: &str, out: &mut BTreeMap<Strin
             Field {
                 template,
                 kind,
-                required: required.contains(&name.as_str()),
+                required: present && required.contains(&name.as_str()),
                 description,
             },
         );
@@ -575,6 +591,10 @@ mod tests {
         assert!(matches!(s.get("medications[].start").map(|f| &f.kind), Some(Kind::Date)));
         assert!(matches!(s.get("patient.nonunion_risk").map(|f| &f.kind), Some(Kind::Bool)));
         assert!(s.get("patient.neurological_deficit").is_some_and(|f| f.required));
+        assert!(s.get("fractures[].level").is_some_and(|f| f.required));
+        // Required only once the optional object is given.
+        assert!(s.get("procedure.type").is_some_and(|f| !f.required));
+        assert!(s.get("fractures[].morphometry.anterior_mm").is_some_and(|f| !f.required));
     }
 
     #[test]

@@ -9,6 +9,10 @@
 //! - Every word comes from the one i18n catalogue (`knowledge/i18n.toml`) through [`tr`]; Chinese
 //!   is the default, English one click away, remembered in a cookie.
 //! - Sessions and CSRF: [`session`].
+//! - A form sent back with problems (engine validation, a registry refusal, a wrong password)
+//!   answers 200 with the problems at their fields: it is a page to correct, not a failed
+//!   resource (browsers log a 4xx document as an error). Role, CSRF and missing-record answers
+//!   keep their 403/404.
 
 pub mod charts;
 pub mod form;

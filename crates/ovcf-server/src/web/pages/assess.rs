@@ -370,7 +370,7 @@ pub async fn submit(
         return form_page(&ctx, &values, &[], StatusCode::OK);
     }
     match read_form(&ctx, &pairs) {
-        Err(problems) => form_page(&ctx, &form::values_by_name(&pairs), &problems, StatusCode::UNPROCESSABLE_ENTITY),
+        Err(problems) => form_page(&ctx, &form::values_by_name(&pairs), &problems, StatusCode::OK),
         Ok((value, valid)) => match ovcf_core::assess_valid(&valid) {
             Ok(report) => report_page(&ctx, &value, &report, None),
             Err(e) => ctx.fail(&e),

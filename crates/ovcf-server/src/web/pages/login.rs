@@ -153,7 +153,7 @@ pub async fn submit(
         .unwrap_or(false);
     let Some(role) = role.filter(|_| ok) else {
         tracing::info!("web sign-in refused");
-        return refused(StatusCode::UNAUTHORIZED);
+        return refused(StatusCode::OK);
     };
     let id = match state.web().sessions.create(&user, role) {
         Ok(id) => id,

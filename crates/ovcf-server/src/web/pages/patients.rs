@@ -169,7 +169,7 @@ pub async fn create(
     match store.add_patient(&session.user, new_patient(&pairs), today).await {
         Ok(p) => Redirect::to(&patient_url(&p.mrn)).into_response(),
         Err(e) => match store_problem(&ctx, &e) {
-            Some(p) => list_page(&ctx, None, None, Some(&p), StatusCode::UNPROCESSABLE_ENTITY),
+            Some(p) => list_page(&ctx, None, None, Some(&p), StatusCode::OK),
             None => ctx.fail(&e),
         },
     }
@@ -224,7 +224,7 @@ pub async fn save_assessment(
                     p.form-error role="alert" { (msg) }
                     p { a href="/assess" data-back="" { (ctx.t("web.go_back")) } }
                 };
-                respond(StatusCode::UNPROCESSABLE_ENTITY, page(&ctx.frame(), ctx.t("web.save_title"), content))
+                respond(StatusCode::OK, page(&ctx.frame(), ctx.t("web.save_title"), content))
             }
             None => ctx.fail(&e),
         },
@@ -632,7 +632,7 @@ async fn record_write(
     match apply(store, &session.user, mrn, write).await {
         Ok(()) => Redirect::to(&format!("{}#{which}", patient_url(mrn))).into_response(),
         Err(e) => match store_problem(&ctx, &e) {
-            Some(p) => record_page(state, &ctx, mrn, None, Some((which, p)), StatusCode::UNPROCESSABLE_ENTITY).await,
+            Some(p) => record_page(state, &ctx, mrn, None, Some((which, p)), StatusCode::OK).await,
             None => ctx.fail(&e),
         },
     }
