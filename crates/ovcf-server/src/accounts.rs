@@ -42,6 +42,8 @@ pub trait Accounts: PrincipalResolver {
         role: Role,
         password_phc: &'a str,
     ) -> AccountsFuture<'a, UserInfo>;
+    /// The role and Argon2id PHC hash of `name` (web sign-in); `None` for an unknown user.
+    fn user_credentials<'a>(&'a self, name: &'a str) -> AccountsFuture<'a, Option<(Role, String)>>;
     /// Stores a token digest for `user`; returns the token's id (for revocation).
     fn add_token<'a>(&'a self, user: &'a str, digest: &'a str) -> AccountsFuture<'a, i64>;
     /// Revokes a token by id; `false` when there was no such live token.
@@ -50,6 +52,13 @@ pub trait Accounts: PrincipalResolver {
     fn put_cds_client<'a>(&'a self, iss: &'a str, jwks_json: &'a str) -> AccountsFuture<'a, ()>;
     /// Every allow-listed CDS client: `(iss, jwks_json)`.
     fn cds_clients(&self) -> AccountsFuture<'_, Vec<(String, String)>>;
+    /// The same accounts, with their changes recorded in the registry's audit chain as done by
+    /// `actor` (convention: `ovcf_store::audit::actor`, e.g. `setup`, `local:OSUSER`, or a
+    /// signed-in user's name). `None` for a store without an audit chain: use `self`.
+    fn acting_as(&self, actor: &str) -> Option<std::sync::Arc<dyn Accounts>> {
+        let _ = actor;
+        None
+    }
 }
 
 /// Accounts held in memory (tests; a server without a registry).
@@ -114,6 +123,11 @@ impl Accounts for MemoryAccounts {
             })
         };
         Box::pin(async move { result })
+    }
+
+    fn user_credentials<'a>(&'a self, name: &'a str) -> AccountsFuture<'a, Option<(Role, String)>> {
+        let found = self.lock().users.get(name).cloned();
+        Box::pin(async move { Ok(found) })
     }
 
     fn add_token<'a>(&'a self, user: &'a str, digest: &'a str) -> AccountsFuture<'a, i64> {
