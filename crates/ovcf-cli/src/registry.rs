@@ -423,7 +423,7 @@ async fn dispatch(store: &Store, cmd: RegistryCommand, actor: &str) -> anyhow::R
             })?;
         }
         C::Patient(PatientCmd::List { search, out }) => {
-            let list = store.list_patients(search.as_deref()).await?;
+            let list = store.list_patients(actor, search.as_deref()).await?;
             let v = json!({ "patients": list });
             emit(out, &v, |_| {
                 let mut s = format!(

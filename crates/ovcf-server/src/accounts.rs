@@ -52,6 +52,13 @@ pub trait Accounts: PrincipalResolver {
     fn put_cds_client<'a>(&'a self, iss: &'a str, jwks_json: &'a str) -> AccountsFuture<'a, ()>;
     /// Every allow-listed CDS client: `(iss, jwks_json)`.
     fn cds_clients(&self) -> AccountsFuture<'_, Vec<(String, String)>>;
+    /// The same accounts, with their changes recorded in the registry's audit chain as done by
+    /// `actor` (convention: `ovcf_store::audit::actor`, e.g. `setup`, `local:OSUSER`, or a
+    /// signed-in user's name). `None` for a store without an audit chain: use `self`.
+    fn acting_as(&self, actor: &str) -> Option<std::sync::Arc<dyn Accounts>> {
+        let _ = actor;
+        None
+    }
 }
 
 /// Accounts held in memory (tests; a server without a registry).

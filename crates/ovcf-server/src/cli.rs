@@ -241,14 +241,39 @@ pub fn run(command: ServerCommand, db_url: &str, user: Option<&str>) -> anyhow::
     runtime.block_on(run_async(command, db_url, user))
 }
 
+/// The operating-system user running the command: `USER`, `LOGNAME` or `USERNAME`, else (Unix)
+/// the name of the process's uid in `/etc/passwd` (as the registry commands find their actor).
+fn os_user() -> String {
+    if let Some(u) = ["USER", "LOGNAME", "USERNAME"]
+        .iter()
+        .filter_map(|v| std::env::var(v).ok())
+        .map(|v| v.trim().to_owned())
+        .find(|v| !v.is_empty())
+    {
+        return u;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt as _;
+        if let Ok(meta) = std::fs::metadata("/proc/self") {
+            let uid = meta.uid().to_string();
+            let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+            return passwd
+                .lines()
+                .map(|line| line.split(':').collect::<Vec<_>>())
+                .find(|f| f.get(2) == Some(&uid.as_str()))
+                .and_then(|f| f.first().map(|n| (*n).to_owned()))
+                .unwrap_or_else(|| format!("uid-{uid}"));
+        }
+    }
+    "unknown".to_owned()
+}
+
 async fn open_registry(db_url: &str) -> anyhow::Result<Arc<ovcf_store::Store>> {
+    // Opening migrates, which creates the account tables (migration 2).
     let store = ovcf_store::Store::open(db_url)
         .await
         .context("opening the registry")?;
-    store
-        .ensure_accounts()
-        .await
-        .context("preparing the account tables")?;
     Ok(Arc::new(store))
 }
 
@@ -266,8 +291,11 @@ async fn run_async(
             ExitCode::SUCCESS
         }
         admin => {
+            // Account changes made here are audited as the local operator (`local:OSUSER`).
+            let operator =
+                backend.with_actor(&ovcf_store::audit::actor::local_operator(&os_user()));
             let mut out = std::io::stdout();
-            run_admin(admin, &*backend, user, &mut out).await?
+            run_admin(admin, &operator, user, &mut out).await?
         }
     };
     store.close().await;

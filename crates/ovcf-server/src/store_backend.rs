@@ -11,15 +11,29 @@ use crate::accounts::{Accounts, AccountsError, AccountsFuture, UserInfo};
 use crate::auth::{Principal, PrincipalResolver, ResolveError, ResolveFuture, Role, token_digest};
 use crate::routes::cds::{CdsLedger, FeedbackRecord, IssuedCard, LedgerError, LedgerFuture};
 
-/// Accounts, tokens and CDS records kept in the registry database.
+/// Accounts, tokens and CDS records kept in the registry database. Account changes are audited
+/// as `actor` (`server` unless set with [`StoreBackend::with_actor`] or [`Accounts::acting_as`]);
+/// CDS feedback as its client (`cds:ISS`).
 #[derive(Clone)]
 pub struct StoreBackend {
     store: Arc<Store>,
+    actor: String,
 }
 
 impl StoreBackend {
     pub fn new(store: Arc<Store>) -> StoreBackend {
-        StoreBackend { store }
+        StoreBackend {
+            store,
+            actor: ovcf_store::audit::actor::SERVER.to_owned(),
+        }
+    }
+
+    /// The same backend, recording account changes as done by `actor`.
+    pub fn with_actor(&self, actor: &str) -> StoreBackend {
+        StoreBackend {
+            store: self.store.clone(),
+            actor: actor.to_owned(),
+        }
     }
 }
 
@@ -76,7 +90,7 @@ impl Accounts for StoreBackend {
         Box::pin(async move {
             let u = self
                 .store
-                .account_add_user(name, role.as_str(), password_phc)
+                .account_add_user(&self.actor, name, role.as_str(), password_phc)
                 .await
                 .map_err(|e| match e {
                     StoreError::Conflict(_) => AccountsError::DuplicateUser(name.to_owned()),
@@ -100,7 +114,7 @@ impl Accounts for StoreBackend {
     fn add_token<'a>(&'a self, user: &'a str, digest: &'a str) -> AccountsFuture<'a, i64> {
         Box::pin(async move {
             self.store
-                .account_add_token(user, digest)
+                .account_add_token(&self.actor, user, digest)
                 .await
                 .map_err(|e| match e {
                     StoreError::NotFound(_) => AccountsError::UnknownUser(user.to_owned()),
@@ -112,7 +126,7 @@ impl Accounts for StoreBackend {
     fn revoke_token(&self, id: i64) -> AccountsFuture<'_, bool> {
         Box::pin(async move {
             self.store
-                .account_revoke_token(id)
+                .account_revoke_token(&self.actor, id)
                 .await
                 .map_err(accounts_error)
         })
@@ -121,7 +135,7 @@ impl Accounts for StoreBackend {
     fn put_cds_client<'a>(&'a self, iss: &'a str, jwks_json: &'a str) -> AccountsFuture<'a, ()> {
         Box::pin(async move {
             self.store
-                .cds_client_put(iss, jwks_json)
+                .cds_client_put(&self.actor, iss, jwks_json)
                 .await
                 .map_err(accounts_error)
         })
@@ -129,6 +143,10 @@ impl Accounts for StoreBackend {
 
     fn cds_clients(&self) -> AccountsFuture<'_, Vec<(String, String)>> {
         Box::pin(async move { self.store.cds_clients().await.map_err(accounts_error) })
+    }
+
+    fn acting_as(&self, actor: &str) -> Option<Arc<dyn Accounts>> {
+        Some(Arc::new(self.with_actor(actor)))
     }
 }
 

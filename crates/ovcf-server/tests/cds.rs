@@ -303,14 +303,23 @@ async fn missing_prefetch_is_fetched_from_the_fhir_server_with_its_token() {
 }
 
 #[tokio::test]
-async fn an_unreachable_or_https_fhir_server_is_412() {
+async fn an_unreachable_or_plain_http_remote_fhir_server_is_412() {
     let (app, _) = setup();
-    for server in ["https://fhir.example", "http://127.0.0.1:9/fhir"] {
+    for (server, why) in [
+        ("https://fhir.example.invalid/r4", "could not be reached"),
+        ("http://127.0.0.1:9/fhir", "could not be reached"),
+        // The access token is never sent in clear text to another machine.
+        ("http://fhir.example.org/r4", "use https://"),
+    ] {
         let mut body = call("patient-view", json!({"patientId": "p1"}), false);
         body["fhirServer"] = json!(server);
+        body["fhirAuthorization"] = json!({"access_token": "fhir-secret", "token_type": "Bearer",
+            "expires_in": 300, "scope": "patient/*.read", "subject": "ovcf"});
         let a = post(&app, PV, Some(&jwt(PV)), &body).await;
         assert_eq!(a.status, StatusCode::PRECONDITION_FAILED, "{server}");
         assert_eq!(a.json()["resourceType"], "OperationOutcome");
+        let diagnostics = a.json()["issue"][0]["diagnostics"].to_string();
+        assert!(diagnostics.contains(why), "{server}: {diagnostics}");
     }
 }
 

@@ -294,3 +294,145 @@ async fn revoked_tokens_stop_working_and_secrets_are_not_stored() {
     let hay = [bytes, wal].concat();
     assert!(!hay.windows(token.len()).any(|w| w == token.as_bytes()));
 }
+
+/// The export's lines of one type.
+async fn exported(store: &ovcf_store::Store, kind: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    store.export(&mut out).await.unwrap();
+    String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|l| l["type"] == kind)
+        .collect()
+}
+
+#[tokio::test]
+async fn patient_searches_are_audited_under_the_callers_name() {
+    let r = registry().await;
+    assert_eq!(
+        post(&r.app, "/api/v1/patients", DOC, &patient())
+            .await
+            .status,
+        StatusCode::CREATED
+    );
+    let before = r.store.verify().await.unwrap().events;
+    let a = get(&r.app, "/api/v1/patients?search=s00", COORD).await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert_eq!(a.json().as_array().map(Vec::len), Some(1));
+    let a = get(&r.app, "/api/v1/patients", DOC).await;
+    assert_eq!(a.status, StatusCode::OK);
+    // coord is a new actor (a user row) + two searches.
+    assert_eq!(r.store.verify().await.unwrap().events, before + 3);
+    let searches = exported(&r.store, "patient_search").await;
+    assert_eq!(searches.len(), 2);
+    assert_eq!(searches[0]["actor"], "coord");
+    assert_eq!(searches[0]["row"]["results"], 1);
+    assert_eq!(searches[0]["row"]["patient_ids"], json!([1]));
+    assert_eq!(
+        searches[0]["row"]["search_sha256"],
+        ovcf_store::store::search_digest("s00")
+    );
+    assert!(!searches[0].to_string().contains("s00\""), "not the text");
+    assert_eq!(searches[1]["actor"], "doc");
+    assert_eq!(searches[1]["row"]["search_sha256"], Value::Null);
+    assert!(r.store.verify().await.unwrap().ok);
+}
+
+#[tokio::test]
+async fn account_changes_and_cds_feedback_are_in_the_audit_chain() {
+    use ovcf_server::routes::cds::{CdsLedger, FeedbackRecord};
+    let r = registry().await;
+    // The helper created users and tokens through a plain backend: recorded as the server.
+    let events = exported(&r.store, "service_event").await;
+    assert_eq!(events.len(), 6);
+    assert!(events.iter().all(|e| e["actor"] == "server"));
+
+    // The admin commands, as the local operator.
+    let ops = StoreBackend::new(r.store.clone()).with_actor("local:ops");
+    let mut out = Vec::new();
+    let code = ovcf_server::cli::run_admin(
+        ovcf_server::cli::ServerCommand::Token(ovcf_server::cli::TokenCommand::Revoke { id: 1 }),
+        &ops,
+        None,
+        &mut out,
+    )
+    .await
+    .unwrap();
+    assert_eq!(code, std::process::ExitCode::SUCCESS);
+    // CDS feedback, as its client.
+    let item = FeedbackRecord {
+        service: "ovcf-order-sign".into(),
+        client: "https://ehr.example".into(),
+        card: "c1".into(),
+        outcome: "accepted".into(),
+        override_code: None,
+        override_system: None,
+        accepted_suggestions: vec!["s1".into()],
+        outcome_timestamp: "2026-11-27T10:00:00Z".into(),
+    };
+    let backend = StoreBackend::new(r.store.clone());
+    assert_eq!(
+        backend.feedback(std::slice::from_ref(&item)).await.unwrap(),
+        1
+    );
+    assert_eq!(backend.feedback(&[item]).await.unwrap(), 0);
+
+    let events = exported(&r.store, "service_event").await;
+    assert_eq!(events.len(), 8);
+    assert_eq!(events[6]["actor"], "local:ops");
+    assert_eq!(events[6]["row"]["kind"], "token_revoked");
+    assert_eq!(events[6]["row"]["subject"], "doc");
+    assert_eq!(events[7]["actor"], "cds:https://ehr.example");
+    assert_eq!(events[7]["row"]["kind"], "cds_feedback");
+    assert_eq!(
+        events[7]["row"]["detail"]["accepted_suggestions"],
+        json!(["s1"])
+    );
+    let all = events.iter().map(Value::to_string).collect::<String>();
+    assert!(!all.contains("argon2id"), "no password hash");
+    assert!(!all.contains(&token_digest(DOC)), "no token digest");
+    assert!(r.store.verify().await.unwrap().ok);
+}
+
+#[tokio::test]
+async fn the_setup_link_is_audited_as_setup() {
+    let path = std::env::temp_dir().join(format!("ovcf-server-test-{}.db", uuid::Uuid::new_v4()));
+    let store = Arc::new(
+        ovcf_store::Store::open(&format!("sqlite:{}", path.display()))
+            .await
+            .unwrap(),
+    );
+    let backend = Arc::new(StoreBackend::new(store.clone()));
+    let state = AppState::from_parts(StateParts {
+        config: AppConfig {
+            setup_local_only: false,
+            ..AppConfig::default()
+        },
+        resolver: backend.clone(),
+        cds_auth: Arc::new(ovcf_fhir::CdsAuth::new()),
+        cds_ledger: backend.clone(),
+        accounts: Some(backend),
+        store: Some(store.clone()),
+    });
+    state.arm_setup(token_digest("setup-secret"));
+    let req = Request::post("/setup")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(
+            "token=setup-secret&name=chief&password=a+long+passphrase&password_again=a+long+passphrase",
+        ))
+        .unwrap();
+    let a = send(&app(state), req).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text());
+    let events = exported(&store, "service_event").await;
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["actor"], "setup");
+    assert_eq!(events[0]["row"]["kind"], "user_added");
+    assert_eq!(events[0]["row"]["subject"], "chief");
+    assert_eq!(events[0]["row"]["detail"], json!({"role": "admin"}));
+    assert!(store.verify().await.unwrap().ok);
+    store.close().await;
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+}

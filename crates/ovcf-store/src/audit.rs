@@ -34,6 +34,30 @@ pub struct AuditEvent {
 pub const CREATE: &str = "create";
 pub const READ: &str = "read";
 
+/// Who an event is recorded as (`actor`). A person is recorded by their name: the registry CLI's
+/// `--user` (else the OS user) or the signed-in user of `ovcf serve`. Writes that no signed-in
+/// person makes use these forms, which a person's name cannot be confused with in practice
+/// (account user names have no `:`):
+///
+/// * `local:OSUSER` — the account commands run on the server machine (`ovcf user add`,
+///   `ovcf token create|revoke`, `ovcf cds-client add`) by the operating-system user OSUSER, who
+///   has direct access to the database;
+/// * `setup` — the one-time set-up link of `ovcf serve` creating the first administrator;
+/// * `cds:ISS` — a CDS Hooks client, by the `iss` of its verified JWT (feedback);
+/// * `server` — any other write the service makes on its own behalf.
+pub mod actor {
+    pub const SETUP: &str = "setup";
+    pub const SERVER: &str = "server";
+
+    pub fn local_operator(os_user: &str) -> String {
+        format!("local:{os_user}")
+    }
+
+    pub fn cds_client(iss: &str) -> String {
+        format!("cds:{iss}")
+    }
+}
+
 pub fn hex(bytes: &[u8]) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len() * 2);

@@ -8,6 +8,9 @@
 //!   tables are append-only (a completed or superseded task is a `task_closures` row, an updated
 //!   medication a new row that `supersedes` the old), so each row is written by exactly one event
 //!   and `verify` re-hashes every row against it.
+//! * Reads are audited too: a `read` event per patient record shown, a `patient_search` row per
+//!   search or listing (hash of the search text, ids returned). Account changes and CDS feedback
+//!   write a `service_event` row (never a secret); actors follow [`audit::actor`].
 //! * Follow-up tasks come from the engine's `report.follow_up`; due/overdue status is derived
 //!   from dates at query time, never stored.
 //! * KPIs are computed by one SQL query; the date windows of an index fracture (90 days, 16 and

@@ -24,6 +24,10 @@ pub enum Entity {
     OutcomeEvent,
     Task,
     TaskClosure,
+    /// A search or listing of patients (who looked for whom, and what they were shown).
+    PatientSearch,
+    /// A change to the service's users, API tokens or CDS clients, or a stored CDS feedback item.
+    ServiceEvent,
 }
 
 /// One column: name, type, and whether the text is a JSON document (exported as JSON, not a string).
@@ -35,7 +39,7 @@ const T: Ty = Ty::Text;
 
 impl Entity {
     /// In dependency order: a row only refers to rows of entities listed before it (or its own).
-    pub const ALL: [Entity; 10] = [
+    pub const ALL: [Entity; 12] = [
         Entity::User,
         Entity::Patient,
         Entity::Procedure,
@@ -46,6 +50,8 @@ impl Entity {
         Entity::OutcomeEvent,
         Entity::Task,
         Entity::TaskClosure,
+        Entity::PatientSearch,
+        Entity::ServiceEvent,
     ];
 
     /// The name in audit events and export lines.
@@ -61,6 +67,8 @@ impl Entity {
             Entity::OutcomeEvent => "outcome_event",
             Entity::Task => "task",
             Entity::TaskClosure => "task_closure",
+            Entity::PatientSearch => "patient_search",
+            Entity::ServiceEvent => "service_event",
         }
     }
 
@@ -80,6 +88,8 @@ impl Entity {
             Entity::OutcomeEvent => "outcome_events",
             Entity::Task => "tasks",
             Entity::TaskClosure => "task_closures",
+            Entity::PatientSearch => "patient_searches",
+            Entity::ServiceEvent => "service_events",
         }
     }
 
@@ -174,6 +184,18 @@ impl Entity {
                 ("date", T, false),
                 ("note", T, false),
                 ("assessment_id", I, false),
+            ],
+            Entity::PatientSearch => &[
+                ("id", I, false),
+                ("search_sha256", T, false),
+                ("results", I, false),
+                ("patient_ids", T, true),
+            ],
+            Entity::ServiceEvent => &[
+                ("id", I, false),
+                ("kind", T, false),
+                ("subject", T, false),
+                ("detail", T, true),
             ],
         }
     }

@@ -15,7 +15,7 @@ use crate::schema::Entity;
 use crate::{InputError, Result, StoreError};
 
 /// The schema version this program writes. A database with a higher version is refused untouched.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 struct Migration {
     version: i64,
@@ -24,12 +24,20 @@ struct Migration {
     postgres: &'static str,
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "registry",
-    sqlite: include_str!("../migrations/sqlite/0001_registry.sql"),
-    postgres: include_str!("../migrations/postgres/0001_registry.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "registry",
+        sqlite: include_str!("../migrations/sqlite/0001_registry.sql"),
+        postgres: include_str!("../migrations/postgres/0001_registry.sql"),
+    },
+    Migration {
+        version: 2,
+        description: "accounts tables; audited patient searches and service events",
+        sqlite: include_str!("../migrations/sqlite/0002_accounts_audit.sql"),
+        postgres: include_str!("../migrations/postgres/0002_accounts_audit.sql"),
+    },
+];
 
 /// Days of grace after `due` before an open task is overdue (contract).
 pub const OVERDUE_GRACE_DAYS: i64 = 14;
@@ -650,25 +658,42 @@ impl Store {
         })
     }
 
-    pub async fn list_patients(&self, search: Option<&str>) -> Result<Vec<Patient>> {
-        let mut tx = self.pool.read().await?;
-        let rows = match search {
+    /// Lists (no `search`) or searches patients by part of an MRN or name. The search is audited:
+    /// a `patient_search` row records a SHA-256 of the lower-cased search text (never the text,
+    /// which may be a name), how many patients were returned and their ids, written by `actor`'s
+    /// event in the same transaction as the read.
+    pub async fn list_patients(&self, actor: &str, search: Option<&str>) -> Result<Vec<Patient>> {
+        check_actor(actor)?;
+        let mut w = Writer::begin(&self.pool, actor).await?;
+        let needle = search.map(str::to_lowercase);
+        let rows = match &needle {
             Some(s) => {
-                let pattern = format!("%{}%", s.to_lowercase());
+                let pattern = format!("%{s}%");
                 let sql = format!(
                     "{} WHERE LOWER(mrn) LIKE $1 OR LOWER(COALESCE(name, '')) LIKE $1 ORDER BY mrn",
                     Entity::Patient.select_sql()
                 );
-                tx.fetch(&sql, &[Val::text(pattern)], &Entity::Patient.types())
+                w.tx.fetch(&sql, &[Val::text(pattern)], &Entity::Patient.types())
                     .await?
             }
             None => {
                 let sql = format!("{} ORDER BY mrn", Entity::Patient.select_sql());
-                tx.fetch(&sql, &[], &Entity::Patient.types()).await?
+                w.tx.fetch(&sql, &[], &Entity::Patient.types()).await?
             }
         };
-        tx.rollback().await?;
-        Ok(rows.iter().map(|r| patient_from(r)).collect())
+        let patients: Vec<Patient> = rows.iter().map(|r| patient_from(r)).collect();
+        let ids: Vec<i64> = patients.iter().map(|p| p.id).collect();
+        w.insert(
+            Entity::PatientSearch,
+            vec![
+                Val::opt_text(needle.as_deref().map(search_digest)),
+                Val::int(i64::try_from(ids.len()).unwrap_or(i64::MAX)),
+                Val::text(serde_json::to_string(&ids)?),
+            ],
+        )
+        .await?;
+        w.commit().await?;
+        Ok(patients)
     }
 
     /// The whole record of one patient; the read is audited (who looked at whom).
@@ -1393,6 +1418,12 @@ fn check_applied(applied: &[(i64, String)], engine: Engine) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The SHA-256 (hex) of a lower-cased search text, as recorded in `patient_searches`.
+pub fn search_digest(lowercased: &str) -> String {
+    use sha2::{Digest, Sha256};
+    audit::hex(&Sha256::digest(lowercased.as_bytes()))
 }
 
 fn checksum(sql: &str) -> String {

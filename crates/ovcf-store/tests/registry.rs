@@ -210,7 +210,7 @@ fn invalid_paths(e: StoreError) -> Vec<String> {
 
 async fn story(db: &TestDb) {
     let store = Store::open(db.url()).await.unwrap();
-    assert_eq!(store.schema_version().await.unwrap(), 1);
+    assert_eq!(store.schema_version().await.unwrap(), 2);
     add(&store, "M001").await;
     // Duplicate MRN: refused, nothing written.
     let before = events(&store).await;
@@ -230,7 +230,6 @@ async fn story(db: &TestDb) {
         .unwrap_err();
     assert!(matches!(dup, StoreError::Conflict(_)), "{dup}");
     assert_eq!(events(&store).await, before);
-    assert_eq!(store.list_patients(Some("m00")).await.unwrap().len(), 1);
 
     // Invalid request: the JSON path is named, nothing written.
     let bad = request("2026-11-24", 10).replace("\"age\":68", "\"age\":400");
@@ -245,6 +244,12 @@ async fn story(db: &TestDb) {
         .unwrap_err();
     assert!(matches!(e, StoreError::NotFound(_)));
     assert_eq!(events(&store).await, before);
+    // A search is audited (one event).
+    assert_eq!(
+        store.list_patients(ACTOR, Some("m00")).await.unwrap().len(),
+        1
+    );
+    assert_eq!(events(&store).await, before + 1);
 
     // Assessment: request + report + versions stored, tasks from report.follow_up.
     let rec = store
@@ -728,7 +733,7 @@ both_engines!(tamper_row_without_event, tamper_insert_row);
 async fn newer_schema(db: &TestDb) {
     let store = small_registry(db).await;
     store.close().await;
-    db.raw("INSERT INTO schema_migrations (version, description, checksum, applied_at) VALUES (2, 'future', 'x', 'later')")
+    db.raw("INSERT INTO schema_migrations (version, description, checksum, applied_at) VALUES (3, 'future', 'x', 'later')")
         .await;
     let err = match Store::open(db.url()).await {
         Err(e) => e,
@@ -737,16 +742,281 @@ async fn newer_schema(db: &TestDb) {
     assert!(matches!(
         err,
         StoreError::SchemaTooNew {
-            found: 2,
-            supported: 1
+            found: 3,
+            supported: 2
         }
     ));
     assert!(err.to_string().contains("upgrade ovcf"), "{err}");
     // Untouched: remove the marker and the registry is intact.
-    db.raw("DELETE FROM schema_migrations WHERE version = 2")
+    db.raw("DELETE FROM schema_migrations WHERE version = 3")
         .await;
     let store = Store::open(db.url()).await.unwrap();
     assert!(store.verify().await.unwrap().ok);
     store.close().await;
 }
 both_engines!(schema_version_check, newer_schema);
+
+// ---------------------------------------------------------------------------------------------
+// Audited searches and service events (accounts, CDS feedback)
+
+/// The export's lines of one type, as JSON.
+async fn exported(store: &Store, kind: &str) -> Vec<Value> {
+    export(store)
+        .await
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|l| l["type"] == kind)
+        .collect()
+}
+
+fn sha256(s: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(s.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+async fn searches_audited(db: &TestDb) {
+    let store = Store::open(db.url()).await.unwrap();
+    let p1 = add(&store, "S001").await;
+    let p2 = add(&store, "S002").await;
+    let before = events(&store).await;
+    // A search by part of a name: who, a hash of the text (not the text), the ids returned.
+    let found = store
+        .list_patients("dr.search", Some("患者"))
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 2);
+    assert!(
+        store
+            .list_patients("dr.search", Some("NOBODY"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    store.list_patients("coordinator", None).await.unwrap();
+    // The actor is required, as for every audited operation; nothing is written without one.
+    let e = store.list_patients(" ", Some("x")).await.unwrap_err();
+    assert_eq!(invalid_paths(e), vec!["--user"]);
+    let lines = exported(&store, "patient_search").await;
+    assert_eq!(lines.len(), 3);
+    // 2 new actors (user rows) + 3 searches.
+    assert_eq!(events(&store).await, before + 5);
+    let (a, b, c) = (&lines[0], &lines[1], &lines[2]);
+    assert_eq!(a["actor"], "dr.search");
+    assert_eq!(a["action"], "create");
+    assert_eq!(a["row"]["results"], 2);
+    assert_eq!(a["row"]["patient_ids"], json!([p1, p2]));
+    assert_eq!(a["row"]["search_sha256"], sha256("患者"));
+    assert!(
+        !a.to_string().contains("患者"),
+        "the search text is never stored"
+    );
+    assert_eq!(b["row"]["search_sha256"], sha256("nobody"), "lower-cased");
+    assert_eq!(
+        (b["row"]["results"].clone(), b["row"]["patient_ids"].clone()),
+        (json!(0), json!([]))
+    );
+    assert_eq!(c["actor"], "coordinator");
+    assert_eq!(
+        c["row"]["search_sha256"],
+        Value::Null,
+        "a listing of everyone"
+    );
+    assert!(!a["at"].as_str().unwrap().is_empty());
+    let v = store.verify().await.unwrap();
+    assert!(v.ok, "{v:?}");
+    store.close().await;
+    // A search record changed outside the program is detected.
+    db.raw("UPDATE patient_searches SET patient_ids = '[1]' WHERE id = 1")
+        .await;
+    let store = Store::open(db.url()).await.unwrap();
+    let v = store.verify().await.unwrap();
+    assert!(!v.ok);
+    assert_eq!(v.first_bad.unwrap().entity, "patient_search");
+    store.close().await;
+}
+both_engines!(patient_searches_audited, searches_audited);
+
+async fn service_events_audited(db: &TestDb) {
+    use ovcf_store::accounts::FeedbackRow;
+    let store = Store::open(db.url()).await.unwrap();
+    let op = "local:root";
+    let hash = "$argon2id$v=19$m=19456,t=2,p=1$SECRETSALT$SECRETHASH";
+    let digest = "0123456789abcdefTOKENDIGEST";
+    store
+        .account_add_user("setup", "chief", "admin", hash)
+        .await
+        .unwrap();
+    store
+        .account_add_user(op, "doc", "clinician", hash)
+        .await
+        .unwrap();
+    let before = events(&store).await;
+    // Refused changes write nothing.
+    assert!(matches!(
+        store.account_add_user(op, "doc", "admin", hash).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        store.account_add_token(op, "nobody", digest).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(!store.account_revoke_token(op, 42).await.unwrap());
+    assert_eq!(events(&store).await, before);
+    let token = store.account_add_token(op, "doc", digest).await.unwrap();
+    assert!(store.account_revoke_token(op, token).await.unwrap());
+    assert!(
+        !store.account_revoke_token(op, token).await.unwrap(),
+        "once"
+    );
+    let jwks = r#"{"keys":[{"kty":"EC","crv":"P-384","kid":"k1","x":"AA","y":"BB"}]}"#;
+    store
+        .cds_client_put(op, "https://ehr.example", jwks)
+        .await
+        .unwrap();
+    store
+        .cds_client_put(op, "https://ehr.example", jwks)
+        .await
+        .unwrap();
+    let item = FeedbackRow {
+        service: "ovcf-order-sign".into(),
+        client: "https://ehr.example".into(),
+        card: "card-1".into(),
+        outcome: "overridden".into(),
+        override_system: Some("https://ovcf.example/override".into()),
+        override_code: Some("patient-declined".into()),
+        accepted_suggestions: "[]".into(),
+        outcome_timestamp: "2026-11-27T10:00:00Z".into(),
+    };
+    assert_eq!(
+        store
+            .cds_feedback_add(std::slice::from_ref(&item))
+            .await
+            .unwrap(),
+        1
+    );
+    let n = events(&store).await;
+    assert_eq!(
+        store.cds_feedback_add(&[item]).await.unwrap(),
+        0,
+        "idempotent"
+    );
+    assert_eq!(events(&store).await, n, "a known item records nothing");
+
+    let all = export(&store).await;
+    assert!(
+        !all.contains("SECRET"),
+        "no password hash in the chain or export"
+    );
+    assert!(
+        !all.contains("TOKENDIGEST"),
+        "no token digest in the chain or export"
+    );
+    let lines = exported(&store, "service_event").await;
+    let got: Vec<(String, String, String)> = lines
+        .iter()
+        .map(|l| {
+            (
+                l["actor"].as_str().unwrap().to_owned(),
+                l["row"]["kind"].as_str().unwrap().to_owned(),
+                l["row"]["subject"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let want = [
+        ("setup", "user_added", "chief"),
+        (op, "user_added", "doc"),
+        (op, "token_created", "doc"),
+        (op, "token_revoked", "doc"),
+        (op, "cds_client_added", "https://ehr.example"),
+        (op, "cds_client_replaced", "https://ehr.example"),
+        (
+            "cds:https://ehr.example",
+            "cds_feedback",
+            "https://ehr.example",
+        ),
+    ];
+    let want: Vec<(String, String, String)> = want
+        .iter()
+        .map(|(a, k, s)| ((*a).to_owned(), (*k).to_owned(), (*s).to_owned()))
+        .collect();
+    assert_eq!(got, want);
+    assert_eq!(lines[0]["row"]["detail"], json!({"role": "admin"}));
+    assert_eq!(lines[2]["row"]["detail"], json!({"token_id": token}));
+    assert_eq!(lines[4]["row"]["detail"]["kids"], json!(["k1"]));
+    assert_eq!(lines[4]["row"]["detail"]["jwks_sha256"], sha256(jwks));
+    let fb = &lines[6]["row"]["detail"];
+    assert_eq!(fb["outcome"], "overridden");
+    assert_eq!(fb["override_code"], "patient-declined");
+    assert_eq!(fb["card"], "card-1");
+    assert_eq!(fb["accepted_suggestions"], json!([]));
+    let v = store.verify().await.unwrap();
+    assert!(v.ok, "{v:?}");
+
+    // The export (with its service events) imports into an empty database and verifies.
+    let copy = match db {
+        TestDb::Sqlite { .. } => TestDb::sqlite(),
+        TestDb::Pg { .. } => TestDb::pg("service events import").await.unwrap(),
+    };
+    let target = Store::open(copy.url()).await.unwrap();
+    target
+        .import(
+            100,
+            || Ok(std::io::Cursor::new(all.clone().into_bytes())),
+            |_| Ok(()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(export(&target).await, all);
+    assert!(target.verify().await.unwrap().ok);
+    target.close().await;
+    copy.drop_db().await;
+    store.close().await;
+
+    // A service event edited outside the program is detected.
+    db.raw("UPDATE service_events SET subject = 'mallory' WHERE kind = 'user_added'")
+        .await;
+    let store = Store::open(db.url()).await.unwrap();
+    let v = store.verify().await.unwrap();
+    assert!(!v.ok);
+    assert_eq!(v.first_bad.unwrap().entity, "service_event");
+    store.close().await;
+}
+both_engines!(account_changes_and_feedback_audited, service_events_audited);
+
+/// A registry of schema version 1 whose account tables were created outside the migrations (by
+/// the former `ensure_accounts`) migrates to version 2 keeping its accounts, and still verifies.
+async fn accounts_migrate_forward(db: &TestDb) {
+    let store = small_registry(db).await;
+    store.close().await;
+    // Back to what a version-1 database looked like.
+    db.raw(
+        "DELETE FROM schema_migrations WHERE version = 2; DROP TABLE patient_searches; DROP TABLE service_events; \
+         INSERT INTO accounts_users (name, role, password_hash, created_at) VALUES ('old', 'admin', '$argon2id$x', '2026-01-01T00:00:00.000Z'); \
+         INSERT INTO api_tokens (id, user_name, digest, created_at) VALUES (1, 'old', 'd1', '2026-01-01T00:00:00.000Z'); \
+         INSERT INTO cds_clients (iss, jwks, added_at) VALUES ('https://ehr.example', '{\"keys\":[]}', '2026-01-01T00:00:00.000Z')",
+    )
+    .await;
+    let store = Store::connect(db.url()).await.unwrap();
+    assert_eq!(store.schema_version().await.unwrap(), 1);
+    assert_eq!(store.migrate().await.unwrap(), vec![2]);
+    assert_eq!(store.schema_version().await.unwrap(), 2);
+    assert_eq!(store.account_user_count().await.unwrap(), 1);
+    let who = store.account_principal("d1").await.unwrap().unwrap();
+    assert_eq!((who.name.as_str(), who.role.as_str()), ("old", "admin"));
+    assert_eq!(store.cds_clients().await.unwrap().len(), 1);
+    assert!(store.verify().await.unwrap().ok);
+    // And continues: new changes are audited on the old chain.
+    store
+        .account_add_user("setup", "new", "clinician", "$argon2id$y")
+        .await
+        .unwrap();
+    store.list_patients(ACTOR, Some("t1")).await.unwrap();
+    let v = store.verify().await.unwrap();
+    assert!(v.ok, "{v:?}");
+    store.ensure_accounts().await.unwrap();
+    store.close().await;
+}
+both_engines!(accounts_tables_migrate_forward, accounts_migrate_forward);

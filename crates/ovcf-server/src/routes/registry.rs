@@ -118,17 +118,20 @@ pub struct SearchParams {
     pub search: Option<String>,
 }
 
-/// List or search patients.
+/// List or search patients (audited: who searched, a hash of the search text, the ids returned).
 #[utoipa::path(get, path = "/api/v1/patients", tag = "registry", security(("bearer" = [])),
     params(SearchParams), responses((status = 200, description = "Patients")))]
 pub async fn list_patients(
-    _who: Authorized<CareTeam>,
+    who: Authorized<CareTeam>,
     State(state): State<AppState>,
     query: Result<Query<SearchParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::new(ErrorCode::BadParameter, e.body_text()))?;
     let patients = registry(&state)?
-        .list_patients(q.search.as_deref().filter(|s| !s.is_empty()))
+        .list_patients(
+            &who.principal.user,
+            q.search.as_deref().filter(|s| !s.is_empty()),
+        )
         .await
         .map_err(|e| store_error(e, ErrorCode::NotFound))?;
     Ok(Json(patients).into_response())

@@ -136,6 +136,9 @@ pub async fn create(
     if !state.take_setup(&token_digest(&f.token)) {
         return refused();
     }
+    // Recorded in the audit chain as done by the set-up link.
+    let acting = accounts.acting_as(ovcf_store::audit::actor::SETUP);
+    let accounts = acting.as_deref().unwrap_or(accounts);
     let created = match crate::secrets::hash_password(&f.password) {
         Ok(phc) => accounts
             .add_user(&f.name, Role::Admin, &phc)

@@ -62,7 +62,7 @@ pub async fn list(
         Err(r) => return r,
     };
     let found = match q {
-        Some(q) => match store.list_patients(Some(q)).await {
+        Some(q) => match store.list_patients(&session.user, Some(q)).await {
             Ok(p) => Some(p),
             Err(e) => return ctx.fail(&e),
         },
