@@ -121,7 +121,7 @@ pub(crate) fn render(doc: &Doc) -> String {
 pub(crate) fn render_fragment(doc: &Doc) -> String {
     let mut out = String::new();
     render_sections(&mut out, doc);
-    let _ = write!(out, "<footer>{}</footer>\n", escape(&doc.footer));
+    let _ = writeln!(out, "<footer>{}</footer>", escape(&doc.footer));
     out
 }
 

@@ -81,12 +81,12 @@ impl Store {
             .filter_map(|r| gap(r, "denosumab_overdue"))
             .filter(|g| g.days as f64 > limit)
             .collect();
-        out.sort_by(|a, b| b.days.cmp(&a.days));
+        out.sort_by_key(|g| std::cmp::Reverse(g.days));
         let mut rest: Vec<CareGap> = untreated
             .iter()
             .filter_map(|r| gap(r, "no_therapy"))
             .collect();
-        rest.sort_by(|a, b| b.days.cmp(&a.days));
+        rest.sort_by_key(|g| std::cmp::Reverse(g.days));
         out.extend(rest);
         Ok(out)
     }

@@ -49,11 +49,19 @@ pub fn line_chart(
         _ => (0.0, 1.0),
     };
     let sx = |x: f64| PAD_L + (x - x0) / (x1 - x0) * (W - PAD_L - PAD_R);
-    let sy = |y: f64| PAD_T + (y_max - y.clamp(y_min, y_max)) / (y_max - y_min) * (h - PAD_T - PAD_B);
+    let sy =
+        |y: f64| PAD_T + (y_max - y.clamp(y_min, y_max)) / (y_max - y_min) * (h - PAD_T - PAD_B);
     let path: String = xs
         .iter()
         .enumerate()
-        .map(|(i, (x, y, _))| format!("{}{},{}", if i == 0 { "M" } else { " L" }, fmt(sx(*x)), fmt(sy(*y))))
+        .map(|(i, (x, y, _))| {
+            format!(
+                "{}{},{}",
+                if i == 0 { "M" } else { " L" },
+                fmt(sx(*x)),
+                fmt(sy(*y))
+            )
+        })
         .collect();
     let first = xs.first().map(|p| p.2).unwrap_or("");
     let last = xs.last().map(|p| p.2).unwrap_or("");
@@ -100,7 +108,12 @@ pub fn run_chart(title: &str, points: &[RunPoint]) -> Markup {
         .enumerate()
         .map(|(k, (i, v))| {
             let x = PAD_L + step * (i as f64 + 0.5);
-            format!("{}{},{}", if k == 0 { "M" } else { " L" }, fmt(x), fmt(sy(v)))
+            format!(
+                "{}{},{}",
+                if k == 0 { "M" } else { " L" },
+                fmt(x),
+                fmt(sy(v))
+            )
         })
         .collect();
     html! {
@@ -204,15 +217,26 @@ mod tests {
     #[test]
     fn days() {
         assert_eq!(day_number("1970-01-02"), Some(1.0));
-        assert_eq!(day_number("2026-11-28T10:00:00Z").map(|d| d > 20000.0), Some(true));
+        assert_eq!(
+            day_number("2026-11-28T10:00:00Z").map(|d| d > 20000.0),
+            Some(true)
+        );
         assert_eq!(day_number("soon"), None);
     }
 
     #[test]
     fn charts_render_without_data() {
-        assert!(line_chart("t", &[], -4.0, 1.0, &[]).into_string().contains("<svg"));
+        assert!(
+            line_chart("t", &[], -4.0, 1.0, &[])
+                .into_string()
+                .contains("<svg")
+        );
         assert!(run_chart("r", &[]).into_string().contains("band-high"));
-        assert!(timeline("tl", &[], "2026-11-28").into_string().contains("<svg"));
+        assert!(
+            timeline("tl", &[], "2026-11-28")
+                .into_string()
+                .contains("<svg")
+        );
     }
 
     #[test]
@@ -222,7 +246,17 @@ mod tests {
             ("2025-01-01".to_owned(), -2.8),
             ("bad".to_owned(), 0.0),
         ];
-        let svg = line_chart("T", &pts, -5.0, 1.0, &[RefLine { y: -2.5, label: "-2.5" }]).into_string();
+        let svg = line_chart(
+            "T",
+            &pts,
+            -5.0,
+            1.0,
+            &[RefLine {
+                y: -2.5,
+                label: "-2.5",
+            }],
+        )
+        .into_string();
         assert_eq!(svg.matches("<circle").count(), 2);
     }
 

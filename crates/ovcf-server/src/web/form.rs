@@ -18,16 +18,30 @@ use serde_json::{Map, Value};
 /// What an input holds.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Kind {
-    Integer { min: Option<f64>, max: Option<f64> },
-    Number { min: Option<f64>, max: Option<f64> },
+    Integer {
+        min: Option<f64>,
+        max: Option<f64>,
+    },
+    Number {
+        min: Option<f64>,
+        max: Option<f64>,
+    },
     /// Yes / no / not stated.
     Bool,
     /// One of `values` (the enumeration's schema name in `def`).
-    Enum { def: String, values: Vec<String> },
+    Enum {
+        def: String,
+        values: Vec<String>,
+    },
     /// Any subset of `values`.
-    EnumSet { def: String, values: Vec<String> },
+    EnumSet {
+        def: String,
+        values: Vec<String>,
+    },
     Date,
-    Text { max_len: Option<u64> },
+    Text {
+        max_len: Option<u64>,
+    },
     Object,
     /// A repeated object (`fractures[]`).
     Array,
@@ -62,7 +76,10 @@ fn resolve<'a>(root: &'a Value, node: &'a Value) -> (&'a Value, Option<String>) 
     let reference = node.get("$ref").and_then(Value::as_str).or_else(|| {
         node.get("anyOf")
             .and_then(Value::as_array)
-            .and_then(|alts| alts.iter().find_map(|a| a.get("$ref").and_then(Value::as_str)))
+            .and_then(|alts| {
+                alts.iter()
+                    .find_map(|a| a.get("$ref").and_then(Value::as_str))
+            })
     });
     match reference.and_then(|r| r.strip_prefix("#/$defs/")) {
         Some(name) => match root.get("$defs").and_then(|d| d.get(name)) {
@@ -190,10 +207,15 @@ fn walk_object(
     }
 }
 
+/// One laid-out field: its path template and the i18n key of its unit.
+pub type FieldLayout = (&'static str, Option<&'static str>);
+/// A group of the form: its name and its fields.
+pub type Group = (&'static str, &'static [FieldLayout]);
+
 /// Groups of the form in the order a clinician fills them, each a list of field templates.
 /// A template ending in `[]` is a repeated block laid out by the fields that follow with its
 /// prefix. Units are i18n keys (`unit.*`).
-pub const LAYOUT: &[(&str, &[(&str, Option<&str>)])] = &[
+pub const LAYOUT: &[Group] = &[
     (
         "patient",
         &[
@@ -236,7 +258,10 @@ pub const LAYOUT: &[(&str, &[(&str, Option<&str>)])] = &[
             ("fractures[].finding_source.method", None),
             ("fractures[].finding_source.device", None),
             ("fractures[].finding_source.version", None),
-            ("fractures[].finding_source.confidence", Some("unit.fraction")),
+            (
+                "fractures[].finding_source.confidence",
+                Some("unit.fraction"),
+            ),
         ],
     ),
     (
@@ -366,7 +391,11 @@ fn parse_path(name: &str) -> Option<Vec<Seg>> {
         }
         segs.push(Seg::Key(key.to_owned()));
         if !rest.is_empty() {
-            let idx = rest.strip_prefix('[')?.strip_suffix(']')?.parse::<usize>().ok()?;
+            let idx = rest
+                .strip_prefix('[')?
+                .strip_suffix(']')?
+                .parse::<usize>()
+                .ok()?;
             if idx >= MAX_INDEX {
                 return None;
             }
@@ -575,7 +604,10 @@ mod tests {
             assert!(laid.contains(&t.as_str()), "{t} is not in the form layout");
         }
         for t in &laid {
-            assert!(spec().get(t).is_some(), "{t} is laid out but not in the schema");
+            assert!(
+                spec().get(t).is_some(),
+                "{t} is laid out but not in the schema"
+            );
         }
     }
 
@@ -584,17 +616,38 @@ mod tests {
         let s = spec();
         assert!(matches!(
             s.get("patient.age").map(|f| &f.kind),
-            Some(Kind::Integer { min: Some(18.0), max: Some(120.0) })
+            Some(Kind::Integer {
+                min: Some(18.0),
+                max: Some(120.0)
+            })
         ));
-        assert!(matches!(s.get("fractures[].imaging").map(|f| &f.kind), Some(Kind::EnumSet { .. })));
-        assert!(matches!(s.get("fractures[].mri.t1").map(|f| &f.kind), Some(Kind::Enum { .. })));
-        assert!(matches!(s.get("medications[].start").map(|f| &f.kind), Some(Kind::Date)));
-        assert!(matches!(s.get("patient.nonunion_risk").map(|f| &f.kind), Some(Kind::Bool)));
-        assert!(s.get("patient.neurological_deficit").is_some_and(|f| f.required));
+        assert!(matches!(
+            s.get("fractures[].imaging").map(|f| &f.kind),
+            Some(Kind::EnumSet { .. })
+        ));
+        assert!(matches!(
+            s.get("fractures[].mri.t1").map(|f| &f.kind),
+            Some(Kind::Enum { .. })
+        ));
+        assert!(matches!(
+            s.get("medications[].start").map(|f| &f.kind),
+            Some(Kind::Date)
+        ));
+        assert!(matches!(
+            s.get("patient.nonunion_risk").map(|f| &f.kind),
+            Some(Kind::Bool)
+        ));
+        assert!(
+            s.get("patient.neurological_deficit")
+                .is_some_and(|f| f.required)
+        );
         assert!(s.get("fractures[].level").is_some_and(|f| f.required));
         // Required only once the optional object is given.
         assert!(s.get("procedure.type").is_some_and(|f| !f.required));
-        assert!(s.get("fractures[].morphometry.anterior_mm").is_some_and(|f| !f.required));
+        assert!(
+            s.get("fractures[].morphometry.anterior_mm")
+                .is_some_and(|f| !f.required)
+        );
     }
 
     #[test]
@@ -624,7 +677,10 @@ mod tests {
 
     #[test]
     fn unreadable_numbers_are_named_not_defaulted() {
-        let (v, errs) = to_request(&pairs(&[("patient.age", "old"), ("fractures[1].pain_vas", "NaN")]));
+        let (v, errs) = to_request(&pairs(&[
+            ("patient.age", "old"),
+            ("fractures[1].pain_vas", "NaN"),
+        ]));
         assert_eq!(errs.len(), 2);
         assert_eq!(errs[0].path, "patient.age");
         assert_eq!(errs[1].path, "fractures[1].pain_vas");

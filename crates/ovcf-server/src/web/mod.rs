@@ -57,7 +57,12 @@ pub fn lang_of(headers: &HeaderMap) -> Lang {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     for tag in accept.split(',') {
-        let tag = tag.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        let tag = tag
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
         if tag.starts_with("zh") {
             return Lang::Zh;
         }
@@ -102,8 +107,16 @@ pub struct Frame<'a> {
 /// The navigation: (key, href, roles that may open it).
 const NAV: &[(&str, &str, &[Role])] = &[
     ("assess", "/assess", &[Role::Clinician]),
-    ("patients", "/patients", &[Role::Clinician, Role::Coordinator]),
-    ("worklist", "/worklist", &[Role::Clinician, Role::Coordinator]),
+    (
+        "patients",
+        "/patients",
+        &[Role::Clinician, Role::Coordinator],
+    ),
+    (
+        "worklist",
+        "/worklist",
+        &[Role::Clinician, Role::Coordinator],
+    ),
     ("dashboard", "/dashboard", &[Role::Coordinator, Role::Admin]),
 ];
 
@@ -172,10 +185,7 @@ pub fn page(frame: &Frame<'_>, title: &str, content: Markup) -> Markup {
 pub fn respond(status: StatusCode, markup: Markup) -> Response {
     let mut r = (status, markup).into_response();
     let h = r.headers_mut();
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("no-store"),
-    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
@@ -228,16 +238,37 @@ pub fn router() -> Router<AppState> {
         .route("/login", get(pages::login::form).post(pages::login::submit))
         .route("/logout", post(pages::login::logout))
         .route("/lang/{lang}", get(switch_lang))
-        .route("/assess", get(pages::assess::form).post(pages::assess::submit))
+        .route(
+            "/assess",
+            get(pages::assess::form).post(pages::assess::submit),
+        )
         .route("/assess/pdf", post(pages::assess::pdf))
         .route("/assess/save", post(pages::patients::save_assessment))
-        .route("/patients", get(pages::patients::list).post(pages::patients::create))
+        .route(
+            "/patients",
+            get(pages::patients::list).post(pages::patients::create),
+        )
         .route("/patients/{mrn}", get(pages::patients::show))
-        .route("/patients/{mrn}/assessments/{id}", get(pages::patients::assessment))
-        .route("/patients/{mrn}/assessments/{id}/pdf", get(pages::patients::assessment_pdf))
-        .route("/patients/{mrn}/medications", post(pages::patients::add_medication))
-        .route("/patients/{mrn}/procedures", post(pages::patients::add_procedure))
-        .route("/patients/{mrn}/measurements", post(pages::patients::add_measurement))
+        .route(
+            "/patients/{mrn}/assessments/{id}",
+            get(pages::patients::assessment),
+        )
+        .route(
+            "/patients/{mrn}/assessments/{id}/pdf",
+            get(pages::patients::assessment_pdf),
+        )
+        .route(
+            "/patients/{mrn}/medications",
+            post(pages::patients::add_medication),
+        )
+        .route(
+            "/patients/{mrn}/procedures",
+            post(pages::patients::add_procedure),
+        )
+        .route(
+            "/patients/{mrn}/measurements",
+            post(pages::patients::add_measurement),
+        )
         .route("/patients/{mrn}/events", post(pages::patients::add_event))
         .route("/worklist", get(pages::worklist::list))
         .route("/worklist/{id}/done", post(pages::worklist::done))
@@ -347,9 +378,16 @@ mod tests {
     #[test]
     fn every_static_key_is_in_the_catalogue() {
         let keys = static_keys();
-        assert!(keys.len() > 80, "the scan found too few keys: {}", keys.len());
+        assert!(
+            keys.len() > 80,
+            "the scan found too few keys: {}",
+            keys.len()
+        );
         let missing: Vec<_> = keys.iter().filter(|k| !has(k)).collect();
-        assert!(missing.is_empty(), "keys missing from knowledge/i18n.toml: {missing:?}");
+        assert!(
+            missing.is_empty(),
+            "keys missing from knowledge/i18n.toml: {missing:?}"
+        );
     }
 
     #[test]
@@ -376,13 +414,14 @@ mod tests {
                 if let Some(u) = unit.filter(|u| !has(u)) {
                     missing.push(u.to_string());
                 }
-                if let Some(f) = form::spec().get(template) {
-                    if let form::Kind::Enum { def, values } | form::Kind::EnumSet { def, values } = &f.kind {
-                        for v in values.iter().filter(|_| !form::shows_code(def)) {
-                            let k = form::value_key(def, v);
-                            if !has(&k) {
-                                missing.push(k);
-                            }
+                if let Some(
+                    form::Kind::Enum { def, values } | form::Kind::EnumSet { def, values },
+                ) = form::spec().get(template).map(|f| &f.kind)
+                {
+                    for v in values.iter().filter(|_| !form::shows_code(def)) {
+                        let k = form::value_key(def, v);
+                        if !has(&k) {
+                            missing.push(k);
                         }
                     }
                 }
@@ -397,14 +436,20 @@ mod tests {
         for r in [Role::Clinician, Role::Coordinator, Role::Admin] {
             missing.extend(Some(format!("web.role.{}", r.as_str())).filter(|k| !has(k)));
         }
-        assert!(missing.is_empty(), "keys missing from knowledge/i18n.toml: {missing:?}");
+        assert!(
+            missing.is_empty(),
+            "keys missing from knowledge/i18n.toml: {missing:?}"
+        );
     }
 
     #[test]
     fn language_choice() {
         let mut h = HeaderMap::new();
         assert_eq!(lang_of(&h), Lang::Zh);
-        h.insert(header::ACCEPT_LANGUAGE, HeaderValue::from_static("en-GB,en;q=0.9"));
+        h.insert(
+            header::ACCEPT_LANGUAGE,
+            HeaderValue::from_static("en-GB,en;q=0.9"),
+        );
         assert_eq!(lang_of(&h), Lang::En);
         h.insert(header::COOKIE, HeaderValue::from_static("ovcf_lang=zh"));
         assert_eq!(lang_of(&h), Lang::Zh);

@@ -57,9 +57,14 @@ pub fn find_browser(given: Option<PathBuf>) -> Option<PathBuf> {
         .or_else(|| std::env::var_os("OVCF_PDF_BROWSER").map(PathBuf::from))
         .filter(|p| p.is_file())
         .or_else(|| {
-            ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"]
-                .iter()
-                .find_map(|n| on_path(n))
+            [
+                "chromium",
+                "chromium-browser",
+                "google-chrome",
+                "google-chrome-stable",
+            ]
+            .iter()
+            .find_map(|n| on_path(n))
         })
 }
 
@@ -137,7 +142,10 @@ impl PdfRenderer {
             .arg("--disable-extensions")
             .arg("--disable-background-networking")
             .arg("--no-pdf-header-footer")
-            .arg(format!("--user-data-dir={}", dir.path().join("profile").display()))
+            .arg(format!(
+                "--user-data-dir={}",
+                dir.path().join("profile").display()
+            ))
             .arg(format!("--print-to-pdf={}", output.display()));
         if running_as_root() {
             cmd.arg("--no-sandbox");

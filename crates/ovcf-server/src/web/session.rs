@@ -240,7 +240,9 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(
             header::COOKIE,
-            "a=1; ovcf_session=abc; ovcf_lang=en".parse().unwrap_or_else(|_| unreachable!()),
+            "a=1; ovcf_session=abc; ovcf_lang=en"
+                .parse()
+                .unwrap_or_else(|_| unreachable!()),
         );
         assert_eq!(cookie(&h, COOKIE), Some("abc"));
         assert_eq!(cookie(&h, "ovcf_lang"), Some("en"));

@@ -39,7 +39,11 @@ fn engine_message(ctx: &Ctx<'_>, message: &str) -> String {
 fn id_of(path: &str) -> String {
     let mut s = String::from("f-");
     for c in path.chars() {
-        s.push(if c.is_ascii_alphanumeric() || c == '_' { c } else { '-' });
+        s.push(if c.is_ascii_alphanumeric() || c == '_' {
+            c
+        } else {
+            '-'
+        });
     }
     s
 }
@@ -218,13 +222,20 @@ pub fn form_markup(
     let known: std::collections::HashSet<String> = form_names(values);
     let mut general: Vec<&Problem> = Vec::new();
     for p in problems {
-        by_path.entry(p.path.clone()).or_default().push(p.message.clone());
+        by_path
+            .entry(p.path.clone())
+            .or_default()
+            .push(p.message.clone());
         if !known.contains(&p.path) && !is_rendered_path(&p.path) {
             general.push(p);
         }
     }
     let chosen: Vec<String> = (0..form::block_count(values, "fractures"))
-        .filter_map(|i| values.get(&format!("fractures[{i}].level")).and_then(|v| v.first().cloned()))
+        .filter_map(|i| {
+            values
+                .get(&format!("fractures[{i}].level"))
+                .and_then(|v| v.first().cloned())
+        })
         .collect();
     html! {
         form.assessment method="post" action="/assess" novalidate {
@@ -301,13 +312,21 @@ fn is_rendered_path(path: &str) -> bool {
         .is_some_and(|f| !matches!(f.kind, Kind::Object | Kind::Array))
 }
 
-fn form_page(ctx: &Ctx<'_>, values: &HashMap<String, Vec<String>>, problems: &[Problem], status: StatusCode) -> Response {
+fn form_page(
+    ctx: &Ctx<'_>,
+    values: &HashMap<String, Vec<String>>,
+    problems: &[Problem],
+    status: StatusCode,
+) -> Response {
     let content = html! {
         h1 { (ctx.t("web.assess_title")) }
         p.lead { (ctx.t("web.assess_lead")) }
         (form_markup(ctx, values, problems))
     };
-    respond(status, page(&ctx.frame(), ctx.t("web.assess_title"), content))
+    respond(
+        status,
+        page(&ctx.frame(), ctx.t("web.assess_title"), content),
+    )
 }
 
 /// `GET /assess`: an empty form (one fracture block).
@@ -359,7 +378,10 @@ pub async fn submit(
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
     let ctx = Ctx::new(&headers, &session, "/assess", "assess");
-    if let Err(r) = ctx.require(CLINICIAN).and_then(|()| ctx.require_csrf(&pairs)) {
+    if let Err(r) = ctx
+        .require(CLINICIAN)
+        .and_then(|()| ctx.require_csrf(&pairs))
+    {
         return r;
     }
     if field(&pairs, "edit").is_some() {
@@ -370,7 +392,12 @@ pub async fn submit(
         return form_page(&ctx, &values, &[], StatusCode::OK);
     }
     match read_form(&ctx, &pairs) {
-        Err(problems) => form_page(&ctx, &form::values_by_name(&pairs), &problems, StatusCode::OK),
+        Err(problems) => form_page(
+            &ctx,
+            &form::values_by_name(&pairs),
+            &problems,
+            StatusCode::OK,
+        ),
         Ok((value, valid)) => match ovcf_core::assess_valid(&valid) {
             Ok(report) => report_page(&ctx, &value, &report, None),
             Err(e) => ctx.fail(&e),
@@ -441,7 +468,10 @@ pub fn report_page(
         }
         article.report.embedded { (trusted_html(fragment)) }
     };
-    respond(StatusCode::OK, page(&ctx.frame(), ctx.t("web.report_title"), content))
+    respond(
+        StatusCode::OK,
+        page(&ctx.frame(), ctx.t("web.report_title"), content),
+    )
 }
 
 /// A contract code of an enum value (its serde name).
@@ -453,7 +483,12 @@ pub fn code<T: serde::Serialize>(v: &T) -> String {
 }
 
 /// The report as a PDF download (the printable page in the page language).
-pub async fn pdf_response(state: &AppState, ctx: &Ctx<'_>, report: &AssessmentReport, file: &str) -> Response {
+pub async fn pdf_response(
+    state: &AppState,
+    ctx: &Ctx<'_>,
+    report: &AssessmentReport,
+    file: &str,
+) -> Response {
     let opts = RenderOptions {
         lang: ctx.lang,
         explain: false,
@@ -463,7 +498,10 @@ pub async fn pdf_response(state: &AppState, ctx: &Ctx<'_>, report: &AssessmentRe
         Ok(bytes) => {
             let mut r = (StatusCode::OK, bytes).into_response();
             let h = r.headers_mut();
-            h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/pdf"));
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/pdf"),
+            );
             h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{file}\"")) {
                 h.insert(header::CONTENT_DISPOSITION, v);
@@ -485,7 +523,10 @@ pub async fn pdf(
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
     let ctx = Ctx::new(&headers, &session, "/assess", "assess");
-    if let Err(r) = ctx.require(CLINICIAN).and_then(|()| ctx.require_csrf(&pairs)) {
+    if let Err(r) = ctx
+        .require(CLINICIAN)
+        .and_then(|()| ctx.require_csrf(&pairs))
+    {
         return r;
     }
     let Some(text) = field(&pairs, "request") else {

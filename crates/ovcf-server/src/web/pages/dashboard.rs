@@ -66,8 +66,14 @@ pub async fn show(
         Ok(t) => t,
         Err(e) => return ctx.fail(&e),
     };
-    let from = period.from.filter(|s| !s.is_empty()).unwrap_or_else(|| today.add_months(-12).to_string());
-    let to = period.to.filter(|s| !s.is_empty()).unwrap_or_else(|| today.to_string());
+    let from = period
+        .from
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| today.add_months(-12).to_string());
+    let to = period
+        .to
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| today.to_string());
     let (kpis, problem) = match store.kpi(Some(&from), Some(&to)).await {
         Ok(k) => (Some(k), None),
         Err(e) if e.is_input_error() => (None, Some(e.to_string())),
@@ -79,7 +85,10 @@ pub async fn show(
         let start = today.add_months(-i);
         let first = ovcf_core::Date::new(start.year(), start.month(), 1).unwrap_or(start);
         let last = first.add_months(1).add_days(-1);
-        match store.kpi(Some(&first.to_string()), Some(&last.to_string())).await {
+        match store
+            .kpi(Some(&first.to_string()), Some(&last.to_string()))
+            .await
+        {
             Ok(k) => months.push((format!("{:04}-{:02}", first.year(), first.month()), k)),
             Err(e) => return ctx.fail(&e),
         }
@@ -124,7 +133,10 @@ pub async fn show(
             }
         }
     };
-    respond(StatusCode::OK, page(&ctx.frame(), ctx.t("web.dashboard_title"), content))
+    respond(
+        StatusCode::OK,
+        page(&ctx.frame(), ctx.t("web.dashboard_title"), content),
+    )
 }
 
 #[cfg(test)]

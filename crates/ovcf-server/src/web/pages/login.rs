@@ -75,7 +75,11 @@ fn login_page(
     let mut r = respond(status, page(&frame, tr(lang, "web.sign_in_title"), content));
     let cookie = format!(
         "{LOGIN_CSRF_COOKIE}={token}; Path=/login; HttpOnly; SameSite=Strict; Max-Age=1800{}",
-        if state.web_cookies_secure() { "; Secure" } else { "" }
+        if state.web_cookies_secure() {
+            "; Secure"
+        } else {
+            ""
+        }
     );
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         r.headers_mut().append(header::SET_COOKIE, v);

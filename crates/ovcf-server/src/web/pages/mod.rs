@@ -1,6 +1,10 @@
 //! The pages, one module per area. Each handler: extract the session (signed-out → sign-in page),
 //! check the role of the API endpoint it mirrors, check CSRF on POST, then call the engine or
 //! the registry exactly as the REST handler does.
+//!
+//! A page handler's early exit is a whole `Response` (sign-in redirect, 403 page, error page),
+//! returned once per request; boxing it to please `result_large_err` would buy nothing.
+#![allow(clippy::result_large_err)]
 
 pub mod assess;
 pub mod dashboard;
@@ -31,7 +35,12 @@ pub struct Ctx<'a> {
 }
 
 impl<'a> Ctx<'a> {
-    pub fn new(headers: &HeaderMap, session: &'a WebSession, path: impl Into<String>, nav: &'static str) -> Ctx<'a> {
+    pub fn new(
+        headers: &HeaderMap,
+        session: &'a WebSession,
+        path: impl Into<String>,
+        nav: &'static str,
+    ) -> Ctx<'a> {
         Ctx {
             lang: lang_of(headers),
             session,
@@ -64,18 +73,29 @@ impl<'a> Ctx<'a> {
 
     /// `Err(403)` unless the form carries this session's CSRF token.
     pub fn require_csrf(&self, pairs: &[(String, String)]) -> Result<(), Response> {
-        let submitted = pairs.iter().find(|(k, _)| k == "csrf").map(|(_, v)| v.as_str());
+        let submitted = pairs
+            .iter()
+            .find(|(k, _)| k == "csrf")
+            .map(|(_, v)| v.as_str());
         if self.session.check_csrf(submitted) {
             Ok(())
         } else {
-            Err(failure(&self.frame(), StatusCode::FORBIDDEN, &"CSRF token missing or wrong"))
+            Err(failure(
+                &self.frame(),
+                StatusCode::FORBIDDEN,
+                &"CSRF token missing or wrong",
+            ))
         }
     }
 
     /// The registry, or a 503 page.
     pub fn store<'s>(&self, state: &'s AppState) -> Result<&'s ovcf_store::Store, Response> {
         state.store().ok_or_else(|| {
-            failure(&self.frame(), StatusCode::SERVICE_UNAVAILABLE, &"no registry configured")
+            failure(
+                &self.frame(),
+                StatusCode::SERVICE_UNAVAILABLE,
+                &"no registry configured",
+            )
         })
     }
 

@@ -134,7 +134,10 @@ fn list_page(
             }
         }
     };
-    respond(status, page(&ctx.frame(), ctx.t("web.patients_title"), content))
+    respond(
+        status,
+        page(&ctx.frame(), ctx.t("web.patients_title"), content),
+    )
 }
 
 fn new_patient(pairs: &[(String, String)]) -> NewPatient {
@@ -155,7 +158,10 @@ pub async fn create(
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
     let ctx = Ctx::new(&headers, &session, "/patients", "patients");
-    if let Err(r) = ctx.require(CLINICIAN).and_then(|()| ctx.require_csrf(&pairs)) {
+    if let Err(r) = ctx
+        .require(CLINICIAN)
+        .and_then(|()| ctx.require_csrf(&pairs))
+    {
         return r;
     }
     let store = match ctx.store(&state) {
@@ -166,7 +172,10 @@ pub async fn create(
         Ok(t) => t,
         Err(e) => return ctx.fail(&e),
     };
-    match store.add_patient(&session.user, new_patient(&pairs), today).await {
+    match store
+        .add_patient(&session.user, new_patient(&pairs), today)
+        .await
+    {
         Ok(p) => Redirect::to(&patient_url(&p.mrn)).into_response(),
         Err(e) => match store_problem(&ctx, &e) {
             Some(p) => list_page(&ctx, None, None, Some(&p), StatusCode::OK),
@@ -184,7 +193,10 @@ pub async fn save_assessment(
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
     let ctx = Ctx::new(&headers, &session, "/assess", "assess");
-    if let Err(r) = ctx.require(CLINICIAN).and_then(|()| ctx.require_csrf(&pairs)) {
+    if let Err(r) = ctx
+        .require(CLINICIAN)
+        .and_then(|()| ctx.require_csrf(&pairs))
+    {
         return r;
     }
     let store = match ctx.store(&state) {
@@ -197,21 +209,36 @@ pub async fn save_assessment(
     };
     let mrn = field(&pairs, "mrn").unwrap_or("").to_owned();
     let request = field(&pairs, "request").unwrap_or("").to_owned();
-    let mut result = store.record_assessment(&session.user, &mrn, &request, today).await;
+    let mut result = store
+        .record_assessment(&session.user, &mrn, &request, today)
+        .await;
     if matches!(result, Err(StoreError::NotFound(_))) && field(&pairs, "birth_date").is_some() {
         let sex = serde_json::from_str::<Value>(&request)
             .ok()
-            .and_then(|v| v.pointer("/patient/sex").and_then(Value::as_str).map(str::to_owned))
+            .and_then(|v| {
+                v.pointer("/patient/sex")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            })
             .unwrap_or_default();
         let mut np = new_patient(&pairs);
         np.sex = sex;
         result = match store.add_patient(&session.user, np, today).await {
-            Ok(_) => store.record_assessment(&session.user, &mrn, &request, today).await,
+            Ok(_) => {
+                store
+                    .record_assessment(&session.user, &mrn, &request, today)
+                    .await
+            }
             Err(e) => Err(e),
         };
     }
     match result {
-        Ok(rec) => Redirect::to(&format!("{}?saved={}", patient_url(&mrn), rec.assessment_id)).into_response(),
+        Ok(rec) => Redirect::to(&format!(
+            "{}?saved={}",
+            patient_url(&mrn),
+            rec.assessment_id
+        ))
+        .into_response(),
         Err(e) => match store_problem(&ctx, &e) {
             Some(p) => {
                 let msg = if matches!(e, StoreError::NotFound(_)) {
@@ -224,7 +251,10 @@ pub async fn save_assessment(
                     p.form-error role="alert" { (msg) }
                     p { a href="/assess" data-back="" { (ctx.t("web.go_back")) } }
                 };
-                respond(StatusCode::OK, page(&ctx.frame(), ctx.t("web.save_title"), content))
+                respond(
+                    StatusCode::OK,
+                    page(&ctx.frame(), ctx.t("web.save_title"), content),
+                )
             }
             None => ctx.fail(&e),
         },
@@ -232,7 +262,10 @@ pub async fn save_assessment(
 }
 
 fn rows<'v>(record: &'v Value, key: &str) -> &'v [Value] {
-    record.get(key).and_then(Value::as_array).map_or(&[], Vec::as_slice)
+    record
+        .get(key)
+        .and_then(Value::as_array)
+        .map_or(&[], Vec::as_slice)
 }
 
 fn s<'v>(row: &'v Value, key: &str) -> &'v str {
@@ -279,7 +312,10 @@ async fn record_page(
         Ok(r) => r,
         Err(StoreError::NotFound(_)) => {
             let content = html! { h1 { (ctx.t("web.patient_not_found")) } p { a href="/patients" { (ctx.t("web.nav.patients")) } } };
-            return respond(StatusCode::NOT_FOUND, page(&ctx.frame(), ctx.t("web.patient_not_found"), content));
+            return respond(
+                StatusCode::NOT_FOUND,
+                page(&ctx.frame(), ctx.t("web.patient_not_found"), content),
+            );
         }
         Err(e) => return ctx.fail(&e),
     };
@@ -314,9 +350,17 @@ fn record_markup(
             points: rows(record, "index_fractures")
                 .iter()
                 .map(|f| (s(f, "index_date").to_owned(), s(f, "levels").to_owned()))
-                .chain(rows(record, "events").iter().filter(|e| s(e, "type") == "new_fracture").map(|e| {
-                    (s(e, "date").to_owned(), format!("{} {}", ctx.t("form.v.event.new_fracture"), s(e, "level")))
-                }))
+                .chain(
+                    rows(record, "events")
+                        .iter()
+                        .filter(|e| s(e, "type") == "new_fracture")
+                        .map(|e| {
+                            (
+                                s(e, "date").to_owned(),
+                                format!("{} {}", ctx.t("form.v.event.new_fracture"), s(e, "level")),
+                            )
+                        }),
+                )
                 .collect(),
             spans: vec![],
         },
@@ -324,7 +368,12 @@ fn record_markup(
             label: ctx.t("web.tl.assessments").to_owned(),
             points: rows(record, "assessments")
                 .iter()
-                .map(|a| (s(a, "as_of").to_owned(), ctx.t(&format!("plan.{}", s(a, "plan"))).to_owned()))
+                .map(|a| {
+                    (
+                        s(a, "as_of").to_owned(),
+                        ctx.t(&format!("plan.{}", s(a, "plan"))).to_owned(),
+                    )
+                })
                 .collect(),
             spans: vec![],
         },
@@ -332,7 +381,16 @@ fn record_markup(
             label: ctx.t("web.tl.procedures").to_owned(),
             points: rows(record, "procedures")
                 .iter()
-                .map(|x| (s(x, "date").to_owned(), format!("{} {}", ctx.t(&format!("form.v.procedure_type.{}", s(x, "kind"))), s(x, "level"))))
+                .map(|x| {
+                    (
+                        s(x, "date").to_owned(),
+                        format!(
+                            "{} {}",
+                            ctx.t(&format!("form.v.procedure_type.{}", s(x, "kind"))),
+                            s(x, "level")
+                        ),
+                    )
+                })
                 .collect(),
             spans: vec![],
         },
@@ -352,7 +410,12 @@ fn record_markup(
             points: rows(record, "events")
                 .iter()
                 .filter(|e| s(e, "type") != "new_fracture")
-                .map(|e| (s(e, "date").to_owned(), ctx.t(&format!("form.v.event.{}", s(e, "type"))).to_owned()))
+                .map(|e| {
+                    (
+                        s(e, "date").to_owned(),
+                        ctx.t(&format!("form.v.event.{}", s(e, "type"))).to_owned(),
+                    )
+                })
                 .collect(),
             spans: vec![],
         },
@@ -361,7 +424,23 @@ fn record_markup(
     let neck = series(record, "dxa_femoral_neck_t");
     let qct = series(record, "qct");
     let vas = series(record, "vas");
-    let drugs = ["alendronate", "risedronate", "ibandronate", "zoledronic_acid", "denosumab", "teriparatide", "abaloparatide", "romosozumab", "calcitonin", "calcium_vitamin_d", "nsaid", "cox2_inhibitor", "opioid", "paracetamol", "glucocorticoid"];
+    let drugs = [
+        "alendronate",
+        "risedronate",
+        "ibandronate",
+        "zoledronic_acid",
+        "denosumab",
+        "teriparatide",
+        "abaloparatide",
+        "romosozumab",
+        "calcitonin",
+        "calcium_vitamin_d",
+        "nsaid",
+        "cox2_inhibitor",
+        "opioid",
+        "paracetamol",
+        "glucocorticoid",
+    ];
     let (problem_form, problem_text) = match &problem {
         Some((f, t)) => (*f, Some(t.as_str())),
         None => ("", None),
@@ -535,7 +614,10 @@ async fn stored_report(
 
 fn not_found(ctx: &Ctx<'_>) -> Response {
     let content = html! { h1 { (ctx.t("web.not_found")) } };
-    respond(StatusCode::NOT_FOUND, page(&ctx.frame(), ctx.t("web.not_found"), content))
+    respond(
+        StatusCode::NOT_FOUND,
+        page(&ctx.frame(), ctx.t("web.not_found"), content),
+    )
 }
 
 /// `GET /patients/{mrn}/assessments/{id}`: a stored report, exactly as recorded.
@@ -545,7 +627,12 @@ pub async fn assessment(
     session: WebSession,
     Path((mrn, id)): Path<(String, i64)>,
 ) -> Response {
-    let ctx = Ctx::new(&headers, &session, format!("{}/assessments/{id}", patient_url(&mrn)), "patients");
+    let ctx = Ctx::new(
+        &headers,
+        &session,
+        format!("{}/assessments/{id}", patient_url(&mrn)),
+        "patients",
+    );
     if let Err(r) = ctx.require(CARE_TEAM) {
         return r;
     }
@@ -562,7 +649,12 @@ pub async fn assessment_pdf(
     session: WebSession,
     Path((mrn, id)): Path<(String, i64)>,
 ) -> Response {
-    let ctx = Ctx::new(&headers, &session, format!("{}/assessments/{id}", patient_url(&mrn)), "patients");
+    let ctx = Ctx::new(
+        &headers,
+        &session,
+        format!("{}/assessments/{id}", patient_url(&mrn)),
+        "patients",
+    );
     if let Err(r) = ctx.require(CARE_TEAM) {
         return r;
     }
@@ -590,21 +682,39 @@ enum Write {
     Event(OutcomeInput),
 }
 
-async fn apply(store: &ovcf_store::Store, user: &str, mrn: &str, write: Write) -> Result<(), StoreError> {
+async fn apply(
+    store: &ovcf_store::Store,
+    user: &str,
+    mrn: &str,
+    write: Write,
+) -> Result<(), StoreError> {
     match write {
         Write::Medication(m) => store.record_medication(user, mrn, m).await.map(drop),
-        Write::Measurements { date, values, unreadable } => {
+        Write::Measurements {
+            date,
+            values,
+            unreadable,
+        } => {
             if !unreadable.is_empty() {
                 return Err(StoreError::Invalid(unreadable));
             }
-            store.record_measurements(user, mrn, &date, &values).await.map(drop)
+            store
+                .record_measurements(user, mrn, &date, &values)
+                .await
+                .map(drop)
         }
         Write::Procedure { text, unreadable } => {
             if let Some(v) = unreadable {
-                return Err(StoreError::invalid("cement_volume_ml", format!("{v:?} is not a number")));
+                return Err(StoreError::invalid(
+                    "cement_volume_ml",
+                    format!("{v:?} is not a number"),
+                ));
             }
             let today = today().map_err(|e| StoreError::invalid("", e.to_string()))?;
-            store.record_procedure(user, mrn, &text, today).await.map(drop)
+            store
+                .record_procedure(user, mrn, &text, today)
+                .await
+                .map(drop)
         }
         Write::Event(ev) => store.record_event(user, mrn, ev).await.map(drop),
     }
@@ -622,7 +732,10 @@ async fn record_write(
     write: Write,
 ) -> Response {
     let ctx = Ctx::new(headers, session, patient_url(mrn), "patients");
-    if let Err(r) = ctx.require(CLINICIAN).and_then(|()| ctx.require_csrf(pairs)) {
+    if let Err(r) = ctx
+        .require(CLINICIAN)
+        .and_then(|()| ctx.require_csrf(pairs))
+    {
         return r;
     }
     let store = match ctx.store(state) {
@@ -655,7 +768,16 @@ pub async fn add_medication(
         end: opt(&pairs, "end"),
         last_dose: opt(&pairs, "last_dose"),
     };
-    record_write(&state, &headers, &session, &mrn, "medication", &pairs, Write::Medication(m)).await
+    record_write(
+        &state,
+        &headers,
+        &session,
+        &mrn,
+        "medication",
+        &pairs,
+        Write::Medication(m),
+    )
+    .await
 }
 
 pub async fn add_measurement(
@@ -679,8 +801,21 @@ pub async fn add_measurement(
         }
     }
     let date = opt(&pairs, "date").unwrap_or_default();
-    let write = Write::Measurements { date, values, unreadable };
-    record_write(&state, &headers, &session, &mrn, "measurement", &pairs, write).await
+    let write = Write::Measurements {
+        date,
+        values,
+        unreadable,
+    };
+    record_write(
+        &state,
+        &headers,
+        &session,
+        &mrn,
+        "measurement",
+        &pairs,
+        write,
+    )
+    .await
 }
 
 pub async fn add_procedure(
@@ -705,7 +840,10 @@ pub async fn add_procedure(
             None => unreadable = Some(v.to_owned()),
         }
     }
-    let write = Write::Procedure { text: Value::Object(body).to_string(), unreadable };
+    let write = Write::Procedure {
+        text: Value::Object(body).to_string(),
+        unreadable,
+    };
     record_write(&state, &headers, &session, &mrn, "procedure", &pairs, write).await
 }
 
@@ -721,5 +859,14 @@ pub async fn add_event(
         kind: opt(&pairs, "type").unwrap_or_default(),
         level: opt(&pairs, "level"),
     };
-    record_write(&state, &headers, &session, &mrn, "event", &pairs, Write::Event(ev)).await
+    record_write(
+        &state,
+        &headers,
+        &session,
+        &mrn,
+        "event",
+        &pairs,
+        Write::Event(ev),
+    )
+    .await
 }

@@ -69,7 +69,10 @@ pub async fn list(
         Ok(t) => t,
         Err(e) => return ctx.fail(&e),
     };
-    let (tasks, gaps) = match (store.tasks(today, filter).await, store.care_gaps(today).await) {
+    let (tasks, gaps) = match (
+        store.tasks(today, filter).await,
+        store.care_gaps(today).await,
+    ) {
         (Ok(t), Ok(g)) => (t, g),
         (Err(e), _) | (_, Err(e)) => return ctx.fail(&e),
     };
@@ -118,7 +121,10 @@ pub async fn list(
             }
         }
     };
-    respond(StatusCode::OK, page(&ctx.frame(), ctx.t("web.worklist_title"), content))
+    respond(
+        StatusCode::OK,
+        page(&ctx.frame(), ctx.t("web.worklist_title"), content),
+    )
 }
 
 fn done_form(ctx: &Ctx<'_>, id: i64, status: &str, note: Option<&str>) -> Markup {
@@ -144,7 +150,10 @@ pub async fn done(
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
     let ctx = Ctx::new(&headers, &session, "/worklist", "worklist");
-    if let Err(r) = ctx.require(CARE_TEAM).and_then(|()| ctx.require_csrf(&pairs)) {
+    if let Err(r) = ctx
+        .require(CARE_TEAM)
+        .and_then(|()| ctx.require_csrf(&pairs))
+    {
         return r;
     }
     let store = match ctx.store(&state) {
@@ -155,7 +164,10 @@ pub async fn done(
         Ok(t) => t,
         Err(e) => return ctx.fail(&e),
     };
-    match store.task_done(&session.user, id, None, field(&pairs, "note"), today).await {
+    match store
+        .task_done(&session.user, id, None, field(&pairs, "note"), today)
+        .await
+    {
         Ok(_) => Redirect::to("/worklist").into_response(),
         Err(ovcf_store::StoreError::NotFound(_)) => StatusCode::NOT_FOUND.into_response(),
         Err(e) => ctx.fail(&e),
