@@ -27,7 +27,7 @@ pub struct Problem {
 /// The engine's message in the page language: the fixed phrases are translated, the rest keeps
 /// the engine's exact English words after a translated lead (the accepted values are codes).
 fn engine_message(ctx: &Ctx<'_>, message: &str) -> String {
-    if message.starts_with("required field is missing") {
+    if message.starts_with("required field is missing") || message.contains("less than 1 item") {
         return ctx.t("form.err.required").to_owned();
     }
     match ctx.lang {
@@ -255,6 +255,10 @@ pub fn form_markup(
                 @let repeated = fields.first().is_some_and(|(t, _)| t.starts_with(&format!("{group}[]")));
                 section.group id={ "g-" (group) } {
                     h2 { (ctx.t(&format!("form.group.{group}"))) }
+                    // Errors about the group as a whole (e.g. no fracture given at all).
+                    @if let Some(es) = by_path.get(*group) {
+                        p.field-error.group-error role="alert" { @for e in es { (e) " " } }
+                    }
                     @if repeated {
                         @let n = form::block_count(values, group).max(usize::from(*group == "fractures"));
                         @if *group == "fractures" { (spine(ctx, &chosen)) }
