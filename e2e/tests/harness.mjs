@@ -13,12 +13,13 @@ export const BIN = process.env.OVCF_BIN || path.join(root, "target/release/ovcf"
 export const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 
 /** Starts `ovcf serve` on a free port with the given users ([name, role, password]). */
-export async function startServer(users) {
+export async function startServer(users, { seedDemo = false } = {}) {
   const dir = mkdtempSync(path.join(tmpdir(), "ovcf-e2e-"));
   const env = { ...process.env, OVCF_DATABASE_URL: "sqlite:" + path.join(dir, "registry.db"), OVCF_LOG: "info" };
   for (const [name, role, password] of users) {
     execFileSync(BIN, ["user", "add", name, "--role", role, "--password-stdin"], { env, input: password + "\n" });
   }
+  if (seedDemo) execFileSync(BIN, ["db", "seed-demo"], { env });
   const child = spawn(BIN, ["serve", "--addr", "127.0.0.1:0", "--pdf-browser", CHROMIUM], {
     env,
     stdio: ["ignore", "ignore", "pipe"],

@@ -224,6 +224,12 @@ pub enum DbCmd {
         #[command(flatten)]
         out: Out,
     },
+    /// Load three fictitious demonstration patients (MRNs DEMO-…; one with five years of
+    /// history) for training and evaluation. Refused unless the registry holds no patient.
+    SeedDemo {
+        #[command(flatten)]
+        out: Out,
+    },
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -339,7 +345,8 @@ fn out_of(cmd: &RegistryCommand) -> OutFormat {
         | C::Task(TaskCmd::Done { out, .. })
         | C::Kpi { out, .. }
         | C::Audit(AuditCmd::Verify { out })
-        | C::Db(DbCmd::Migrate { out }) => Some(*out),
+        | C::Db(DbCmd::Migrate { out })
+        | C::Db(DbCmd::SeedDemo { out }) => Some(*out),
         C::Export { .. } | C::Import { .. } => None,
     };
     out.map(|o| o.format).unwrap_or(OutFormat::Json)
@@ -639,6 +646,13 @@ async fn dispatch(store: &Store, cmd: RegistryCommand, actor: &str) -> anyhow::R
             let version = store.schema_version().await?;
             let v = json!({ "schema_version": version, "applied_now": applied });
             emit(out, &v, |_| format!("schema version {version}\n"))?;
+        }
+        C::Db(DbCmd::SeedDemo { out }) => {
+            let mrns = store.seed_demo(actor, today()?).await?;
+            let v = json!({ "seeded": mrns });
+            emit(out, &v, |_| {
+                format!("demonstration patients: {}\n", mrns.join(", "))
+            })?;
         }
     }
     Ok(ExitCode::SUCCESS)

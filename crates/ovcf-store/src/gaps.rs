@@ -5,8 +5,9 @@
 //!   recorded) is more than `denosumab_overdue_after_days` before `as_of` — the engine's own
 //!   threshold from the knowledge base, so the worklist and the assessment agree. Stopping
 //!   denosumab without a transition causes rebound vertebral fractures.
-//! - `no_therapy`: a patient with an index fracture, alive, and no current anti-osteoporosis drug
-//!   on `as_of`.
+//! - `no_therapy`: a patient with an index fracture, alive, whose latest assessment recommends an
+//!   anti-osteoporosis drug, and who has no current one on `as_of` (a plan still waiting for a
+//!   work-up that may change it — e.g. a suspected pathological fracture — is not a gap).
 //!
 //! Dates are compared in Rust with the engine's date arithmetic, so SQLite and PostgreSQL agree.
 
@@ -59,6 +60,9 @@ impl Store {
                    AND (m.end_date IS NULL OR m.end_date >= $1)) \
                  AND NOT EXISTS (SELECT 1 FROM outcome_events e WHERE e.patient_id = f.patient_id \
                    AND e.type IN ('death', 'lost_to_follow_up', 'declined_treatment')) \
+                 AND EXISTS (SELECT 1 FROM assessments a WHERE a.patient_id = f.patient_id \
+                   AND a.therapy_recommended = 1 \
+                   AND a.id = (SELECT MAX(a2.id) FROM assessments a2 WHERE a2.patient_id = f.patient_id)) \
                  GROUP BY p.mrn",
                 &[Val::text(as_of.to_string())],
                 &[Ty::Text, Ty::Text],

@@ -20,6 +20,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod db;
+pub mod demo;
 pub mod gaps;
 pub mod kpi;
 pub mod schema;

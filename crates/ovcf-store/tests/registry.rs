@@ -1020,3 +1020,113 @@ async fn accounts_migrate_forward(db: &TestDb) {
     store.close().await;
 }
 both_engines!(accounts_tables_migrate_forward, accounts_migrate_forward);
+
+// ---------------------------------------------------------------------------------------------
+// Care gaps (the worklist's top) and the demonstration registry.
+
+async fn care_gaps_story(db: &TestDb) {
+    let store = Store::open(db.url()).await.unwrap();
+    let today = today();
+    let mrns = store.seed_demo(ACTOR, today).await.unwrap();
+    assert_eq!(mrns, ["DEMO-0001", "DEMO-0002", "DEMO-0003"]);
+    assert!(store.verify().await.unwrap().ok);
+    // Seeding twice (or into a registry with real patients) is refused.
+    assert!(matches!(
+        store.seed_demo(ACTOR, today).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let gaps = store.care_gaps(today).await.unwrap();
+    let kinds: Vec<(&str, &str)> = gaps.iter().map(|g| (g.mrn.as_str(), g.kind)).collect();
+    // Denosumab 8 months after the last dose (> 210 days) comes first; then the untreated
+    // fractures, longest-standing first (the X-ray-only fracture awaits an MRI for acuity, not a
+    // pathological work-up, so the engine recommends therapy and its absence is a gap).
+    assert_eq!(
+        kinds,
+        [
+            ("DEMO-0001", "denosumab_overdue"),
+            ("DEMO-0002", "no_therapy"),
+            ("DEMO-0003", "no_therapy")
+        ]
+    );
+    assert!(gaps[0].days > 210);
+    // Declining treatment ends the gap; starting therapy closes it; a denosumab dose closes the
+    // overdue injection.
+    store
+        .record_event(
+            ACTOR,
+            "DEMO-0003",
+            OutcomeInput {
+                date: today.to_string(),
+                kind: "declined_treatment".into(),
+                level: None,
+            },
+        )
+        .await
+        .unwrap();
+    store
+        .record_medication(
+            ACTOR,
+            "DEMO-0002",
+            MedicationInput {
+                drug: "zoledronic_acid".into(),
+                start: today.to_string(),
+                end: None,
+                last_dose: Some(today.to_string()),
+            },
+        )
+        .await
+        .unwrap();
+    let start = store.show_patient(ACTOR, "DEMO-0001", today).await.unwrap()["medications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["drug"] == "denosumab")
+        .unwrap()["start_date"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    store
+        .record_medication(
+            ACTOR,
+            "DEMO-0001",
+            MedicationInput {
+                drug: "denosumab".into(),
+                start,
+                end: None,
+                last_dose: Some(today.add_days(-7).to_string()),
+            },
+        )
+        .await
+        .unwrap();
+    assert!(store.care_gaps(today).await.unwrap().is_empty());
+    // A death ends every gap of that patient.
+    store
+        .record_medication(
+            ACTOR,
+            "DEMO-0001",
+            MedicationInput {
+                drug: "denosumab".into(),
+                start: today.add_months(-30).to_string(),
+                end: None,
+                last_dose: Some(today.add_months(-9).to_string()),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.care_gaps(today).await.unwrap().len(), 1);
+    store
+        .record_event(
+            ACTOR,
+            "DEMO-0001",
+            OutcomeInput {
+                date: today.to_string(),
+                kind: "death".into(),
+                level: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert!(store.care_gaps(today).await.unwrap().is_empty());
+    assert!(store.verify().await.unwrap().ok);
+}
+both_engines!(care_gaps_and_demo, care_gaps_story);

@@ -95,8 +95,9 @@ pub struct RunPoint {
     pub pct: Option<f64>,
 }
 
-/// A run chart of a percentage by month over the IOF achievement bands (< 50, 50–80, > 80 %).
-pub fn run_chart(title: &str, points: &[RunPoint]) -> Markup {
+/// A run chart of a percentage by month, over the IOF achievement bands (< 50, 50–80, > 80 %)
+/// when `bands` (indicators where higher is better; a complication rate gets none).
+pub fn run_chart(title: &str, points: &[RunPoint], bands: bool) -> Markup {
     let h = 160.0;
     let n = points.len().max(1) as f64;
     let step = (W - PAD_L - PAD_R) / n;
@@ -119,11 +120,17 @@ pub fn run_chart(title: &str, points: &[RunPoint]) -> Markup {
     html! {
         svg.chart.run viewBox={ "0 0 " (W) " " (h) } role="img" aria-label=(title) {
             title { (title) }
+            @if bands {
             rect.band-low x=(PAD_L) y=(fmt(sy(50.0))) width=(W - PAD_L - PAD_R) height=(fmt(sy(0.0) - sy(50.0))) {}
             rect.band-mid x=(PAD_L) y=(fmt(sy(80.0))) width=(W - PAD_L - PAD_R) height=(fmt(sy(50.0) - sy(80.0))) {}
             rect.band-high x=(PAD_L) y=(fmt(sy(100.0))) width=(W - PAD_L - PAD_R) height=(fmt(sy(80.0) - sy(100.0))) {}
             text.tick x=(PAD_L - 6.0) y=(sy(80.0) + 4.0) text-anchor="end" { "80%" }
             text.tick x=(PAD_L - 6.0) y=(sy(50.0) + 4.0) text-anchor="end" { "50%" }
+            } @else {
+                line.axis x1=(PAD_L) y1=(h - PAD_B) x2=(W - PAD_R) y2=(h - PAD_B) {}
+                text.tick x=(PAD_L - 6.0) y=(sy(100.0) + 4.0) text-anchor="end" { "100%" }
+                text.tick x=(PAD_L - 6.0) y=(sy(0.0) + 4.0) text-anchor="end" { "0%" }
+            }
             @if !path.is_empty() { path.series d=(path) {} }
             @for (i, p) in points.iter().enumerate() {
                 @let x = PAD_L + step * (i as f64 + 0.5);
@@ -231,7 +238,16 @@ mod tests {
                 .into_string()
                 .contains("<svg")
         );
-        assert!(run_chart("r", &[]).into_string().contains("band-high"));
+        assert!(
+            run_chart("r", &[], true)
+                .into_string()
+                .contains("band-high")
+        );
+        assert!(
+            !run_chart("r", &[], false)
+                .into_string()
+                .contains("band-high")
+        );
         assert!(
             timeline("tl", &[], "2026-11-28")
                 .into_string()

@@ -104,7 +104,7 @@ pub async fn show(
         }
         @if let Some(p) = problem { p.form-error role="alert" { (p) } }
         @if let Some(k) = &kpis {
-            p.lead #identified { (ctx.t("kpi.identified")) ": " strong { (k.identified.denominator) } }
+            p.lead #identified { (ctx.t("kpi.identified")) (ctx.t("report.colon")) strong { (k.identified.denominator) } }
             p.legend {
                 (ctx.t("web.iof_bands")) " "
                 span.band.low { "< 50%" } " " span.band.mid { "50–80%" } " " span.band.high { "> 80%" }
@@ -126,6 +126,7 @@ pub async fn show(
                                     label: label.clone(),
                                     pct: indicators(m).iter().find(|(k2, _, _)| *k2 == key).and_then(|(_, x, _)| x.pct),
                                 }).collect::<Vec<_>>(),
+                                higher_better,
                             ))
                         }
                     }

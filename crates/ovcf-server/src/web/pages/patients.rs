@@ -395,17 +395,6 @@ fn record_markup(
             spans: vec![],
         },
         TimelineRow {
-            label: ctx.t("web.tl.drugs").to_owned(),
-            points: vec![],
-            spans: rows(record, "medications")
-                .iter()
-                .map(|m| {
-                    let end = m.get("end_date").and_then(Value::as_str).map(str::to_owned);
-                    (s(m, "start_date").to_owned(), end, drug(s(m, "drug")))
-                })
-                .collect(),
-        },
-        TimelineRow {
             label: ctx.t("web.tl.events").to_owned(),
             points: rows(record, "events")
                 .iter()
@@ -420,6 +409,25 @@ fn record_markup(
             spans: vec![],
         },
     ];
+    // One lane per drug, so overlapping courses stay readable.
+    let mut drug_rows: Vec<TimelineRow> = Vec::new();
+    for m in rows(record, "medications") {
+        let code = s(m, "drug");
+        let end = m.get("end_date").and_then(Value::as_str).map(str::to_owned);
+        let span = (s(m, "start_date").to_owned(), end, drug(code));
+        match drug_rows.iter_mut().find(|r| r.label == drug(code)) {
+            Some(r) => r.spans.push(span),
+            None => drug_rows.push(TimelineRow {
+                label: drug(code),
+                points: vec![],
+                spans: vec![span],
+            }),
+        }
+    }
+    let mut timeline_rows = timeline_rows;
+    let events_row = timeline_rows.pop();
+    timeline_rows.extend(drug_rows);
+    timeline_rows.extend(events_row);
     let lumbar = series(record, "dxa_lumbar_t");
     let neck = series(record, "dxa_femoral_neck_t");
     let qct = series(record, "qct");
@@ -504,7 +512,10 @@ fn record_markup(
         }
         section {
             h2 { (ctx.t("web.tasks")) }
-            @let tasks = rows(record, "tasks");
+            @let all_tasks = rows(record, "tasks");
+            @let tasks: Vec<&Value> = all_tasks.iter().filter(|t| s(t, "status") != "superseded").collect();
+            @let superseded = all_tasks.len() - tasks.len();
+            @if superseded > 0 { p.hint { (ctx.t("web.superseded_hidden")) " " (superseded) } }
             @if tasks.is_empty() { p.empty { (ctx.t("web.no_data")) } }
             @else {
                 table.grid.tasks { thead { tr { th scope="col" { (ctx.t("web.due")) } th scope="col" { (ctx.t("web.status")) } th scope="col" { (ctx.t("web.items")) } } }
