@@ -39,6 +39,8 @@ try {
     await shot(doc, "patients", lang);
     await doc.goto(server.base + "/patients/DEMO-0001");
     await shot(doc, "patient", lang);
+    // The README's picture: the first screen of the patient record.
+    await doc.screenshot({ path: path.join(out, `web-main-${lang}.png`) });
     const coord = await browser.page(locale);
     await signIn(coord, server.base, "nurse.wang", "coordinator-pass-123");
     await coord.goto(server.base + "/worklist");

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The project's whole test suite: formatting, lints, unit/integration/property/snapshot tests,
-# and the shared clinical vignettes against the release binary. Exits non-zero on any failure.
+# the shared clinical vignettes against the release binary, and the web application end to end in
+# headless Chromium (installed on first run by scripts/setup-browser.sh). Exits non-zero on any
+# failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,3 +23,7 @@ if [ -f "$shared_check" ]; then
 else
   echo "(../shared/vignettes/check.py not found: the same cases ran in cargo test, tests/vignettes.rs)"
 fi
+
+echo "== web application end to end in headless Chromium"
+./scripts/setup-browser.sh
+(cd e2e && OVCF_BIN="$PWD/../target/release/ovcf" npm test)

@@ -628,3 +628,34 @@ async fn language_follows_accept_language_then_the_remembered_choice() {
     let evil = b.get("/lang/en?next=//evil.example").await;
     assert_eq!(location(&evil), "/");
 }
+
+#[tokio::test]
+async fn worklist_puts_care_gaps_first_and_lists_overdue_with_due() {
+    let w = web().await;
+    let store = ovcf_store::Store::open(&format!("sqlite:{}", w.path.display()))
+        .await
+        .unwrap();
+    store
+        .seed_demo("test", ovcf_server::today().unwrap())
+        .await
+        .unwrap();
+    let mut coord = Browser::new(&w.app);
+    coord.sign_in("nurse.wang", COORDINATOR_PW).await;
+    let html = coord.get("/worklist").await.text();
+    let gaps = html.find("class=\"gaps\"").unwrap();
+    let tasks = html.find("class=\"tasks\"").unwrap();
+    assert!(gaps < tasks, "care gaps come first");
+    let gap_rows = &html[gaps..tasks];
+    let denosumab = gap_rows.find("denosumab_overdue").unwrap();
+    let no_therapy = gap_rows.find("no_therapy").unwrap();
+    assert!(denosumab < no_therapy, "overdue denosumab on top");
+    // The default filter lists overdue and due tasks, overdue first.
+    let task_rows = &html[tasks..];
+    let overdue = task_rows.find("<tr class=\"overdue\"").unwrap();
+    let due = task_rows.find("<tr class=\"due\"").unwrap();
+    assert!(overdue < due);
+    assert!(
+        !task_rows.contains("<tr class=\"open\""),
+        "not-yet-due tasks are not in the default list"
+    );
+}

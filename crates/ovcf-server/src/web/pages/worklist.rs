@@ -29,12 +29,13 @@ pub fn items_text(ctx: &Ctx<'_>, items: Option<&Value>) -> String {
         .unwrap_or_default()
 }
 
-const FILTERS: [(&str, TaskFilter); 5] = [
-    ("due_overdue", TaskFilter::Due),
-    ("overdue", TaskFilter::Overdue),
-    ("open", TaskFilter::Open),
-    ("done", TaskFilter::Done),
-    ("all", TaskFilter::All),
+/// The worklist filters: each a list of the store's task filters, overdue first.
+const FILTERS: [(&str, &[TaskFilter]); 5] = [
+    ("due_overdue", &[TaskFilter::Overdue, TaskFilter::Due]),
+    ("overdue", &[TaskFilter::Overdue]),
+    ("open", &[TaskFilter::Open]),
+    ("done", &[TaskFilter::Done]),
+    ("all", &[TaskFilter::All]),
 ];
 
 #[derive(serde::Deserialize)]
@@ -51,10 +52,10 @@ pub async fn list(
     Query(query): Query<ListQuery>,
 ) -> Response {
     let status = query.status.as_deref().unwrap_or("due_overdue");
-    let filter = FILTERS
+    let filters: &[TaskFilter] = FILTERS
         .iter()
         .find(|(k, _)| *k == status)
-        .map_or(TaskFilter::Due, |(_, f)| *f);
+        .map_or(FILTERS[0].1, |(_, f)| f);
     let needle = query.q.as_deref().map(str::trim).filter(|s| !s.is_empty());
     let path = format!("/worklist?status={}", url_encode(status));
     let ctx = Ctx::new(&headers, &session, path, "worklist");
@@ -69,12 +70,16 @@ pub async fn list(
         Ok(t) => t,
         Err(e) => return ctx.fail(&e),
     };
-    let (tasks, gaps) = match (
-        store.tasks(today, filter).await,
-        store.care_gaps(today).await,
-    ) {
-        (Ok(t), Ok(g)) => (t, g),
-        (Err(e), _) | (_, Err(e)) => return ctx.fail(&e),
+    let mut tasks = Vec::new();
+    for f in filters {
+        match store.tasks(today, *f).await {
+            Ok(t) => tasks.extend(t),
+            Err(e) => return ctx.fail(&e),
+        }
+    }
+    let gaps = match store.care_gaps(today).await {
+        Ok(g) => g,
+        Err(e) => return ctx.fail(&e),
     };
     let tasks: Vec<_> = tasks
         .into_iter()
