@@ -101,6 +101,19 @@ pub fn render_html_fragment(report: &AssessmentReport, opts: &RenderOptions) -> 
     html::render_fragment(&d)
 }
 
+/// The printable page of [`render_html`] with identifying lines first in its header (e.g. the
+/// patient's name and MRN for a stored assessment), as `(label, value)` pairs already in the
+/// report's language. They are escaped like all report text.
+pub fn render_html_with_header(
+    report: &AssessmentReport,
+    opts: &RenderOptions,
+    header: &[(String, String)],
+) -> String {
+    let mut d = doc::build(report, opts);
+    d.meta.splice(0..0, header.iter().cloned());
+    html::render(&d)
+}
+
 /// The report's stylesheet (screen and print), as embedded in [`render_html`].
 pub const REPORT_CSS: &str = html::CSS;
 

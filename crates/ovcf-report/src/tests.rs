@@ -421,3 +421,24 @@ fn every_engine_assumption_code_has_a_translation() {
         }
     }
 }
+
+#[test]
+fn a_patient_header_leads_the_printable_page_and_is_escaped() {
+    let report = fixtures::pkp_l1();
+    let opts = RenderOptions {
+        lang: Lang::En,
+        explain: false,
+    };
+    let header = vec![
+        ("Patient".to_owned(), "<Wang>".to_owned()),
+        ("MRN".to_owned(), "A-1".to_owned()),
+    ];
+    let html = crate::render_html_with_header(&report, &opts, &header);
+    let patient = html.find("&lt;Wang&gt;").unwrap_or(usize::MAX);
+    let as_of = html.find(crate::t(Lang::En, "report.as_of")).unwrap_or(0);
+    assert!(
+        patient < as_of,
+        "the patient comes before the assessment date"
+    );
+    assert!(!html.contains("<Wang>"));
+}

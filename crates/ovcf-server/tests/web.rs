@@ -510,7 +510,10 @@ async fn the_care_pathway_through_the_pages() {
     // The stored report is shown as recorded.
     let stored = doc.get("/patients/W-1/assessments/1").await;
     assert_eq!(stored.status, StatusCode::OK);
-    assert!(data_plan(&stored.text()).is_some());
+    let stored = stored.text();
+    assert!(data_plan(&stored).is_some());
+    let head = stored.split("patient-line").nth(1).unwrap_or("");
+    assert!(head.contains("W-1") && head.contains("王女士") && head.contains("1958-03-02"));
     // The coordinator's worklist has the task; completing it moves it to done.
     let mut coord = Browser::new(&w.app);
     coord.sign_in("nurse.wang", COORDINATOR_PW).await;

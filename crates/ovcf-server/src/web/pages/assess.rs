@@ -403,7 +403,7 @@ pub async fn submit(
             StatusCode::OK,
         ),
         Ok((value, valid)) => match ovcf_core::assess_valid(&valid) {
-            Ok(report) => report_page(&ctx, &value, &report, None),
+            Ok(report) => report_page(&ctx, &value, &report, None, &[]),
             Err(e) => ctx.fail(&e),
         },
     }
@@ -416,6 +416,7 @@ pub fn report_page(
     request: &Value,
     report: &AssessmentReport,
     saved: Option<(&str, i64)>,
+    header: &[(String, String)],
 ) -> Response {
     let opts = RenderOptions {
         lang: ctx.lang,
@@ -427,6 +428,11 @@ pub fn report_page(
     let content = html! {
         div.report-head {
             h1 { (ctx.t("web.report_title")) }
+            @if !header.is_empty() {
+                dl.meta.patient-line {
+                    @for (label, value) in header { div { dt { (label) } dd { (value) } } }
+                }
+            }
             p.plan-summary {
                 span.plan-label { (ctx.t("plan_field.plan")) }
                 strong.plan #plan data-plan=(code(&report.treatment.plan)) { (plan) }
@@ -486,18 +492,20 @@ pub fn code<T: serde::Serialize>(v: &T) -> String {
         .unwrap_or_default()
 }
 
-/// The report as a PDF download (the printable page in the page language).
+/// The report as a PDF download (the printable page in the page language), headed by `header`
+/// (the patient's identity for a stored assessment).
 pub async fn pdf_response(
     state: &AppState,
     ctx: &Ctx<'_>,
     report: &AssessmentReport,
+    header: &[(String, String)],
     file: &str,
 ) -> Response {
     let opts = RenderOptions {
         lang: ctx.lang,
         explain: false,
     };
-    let html = ovcf_report::render_html(report, &opts);
+    let html = ovcf_report::render_html_with_header(report, &opts, header);
     match state.web().pdf.render(&html).await {
         Ok(bytes) => {
             let mut r = (StatusCode::OK, bytes).into_response();
@@ -542,7 +550,7 @@ pub async fn pdf(
     match report {
         Ok(report) => {
             let file = format!("ovcf-assessment-{}.pdf", report.as_of);
-            pdf_response(&state, &ctx, &report, &file).await
+            pdf_response(&state, &ctx, &report, &[], &file).await
         }
         Err(e) => ctx.fail(&e),
     }

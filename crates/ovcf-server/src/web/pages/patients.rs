@@ -596,13 +596,21 @@ const MEASUREMENTS: [MeasurementKind; 8] = [
     MeasurementKind::Ctx,
 ];
 
+/// A stored assessment: its request, its report as recorded, and the patient's identifying lines
+/// for the report header.
+struct Stored {
+    request: Value,
+    report: AssessmentReport,
+    header: Vec<(String, String)>,
+}
+
 /// The stored report of assessment `id` of patient `mrn` (an audited read).
 async fn stored_report(
     state: &AppState,
     ctx: &Ctx<'_>,
     mrn: &str,
     id: i64,
-) -> Result<(Value, AssessmentReport), Response> {
+) -> Result<Stored, Response> {
     let store = ctx.store(state)?;
     let today = today().map_err(|e| ctx.fail(&e))?;
     let record = match store.show_patient(&ctx.session.user, mrn, today).await {
@@ -620,7 +628,26 @@ async fn stored_report(
         .cloned()
         .ok_or_else(|| not_found(ctx))
         .and_then(|r| serde_json::from_value::<AssessmentReport>(r).map_err(|e| ctx.fail(&e)))?;
-    Ok((request, report))
+    let p = record.get("patient").unwrap_or(&Value::Null);
+    let mut header = Vec::new();
+    if let Some(name) = p.get("name").and_then(Value::as_str) {
+        header.push((ctx.t("web.patient_name").to_owned(), name.to_owned()));
+    }
+    header.push((ctx.t("web.mrn").to_owned(), mrn.to_owned()));
+    header.push((
+        ctx.t("web.sex").to_owned(),
+        ctx.t(&format!("form.v.sex.{}", s(p, "sex"))).to_owned(),
+    ));
+    header.push((
+        ctx.t("web.birth_date").to_owned(),
+        s(p, "birth_date").to_owned(),
+    ));
+    header.push((ctx.t("web.assessment_no").to_owned(), format!("#{id}")));
+    Ok(Stored {
+        request,
+        report,
+        header,
+    })
 }
 
 fn not_found(ctx: &Ctx<'_>) -> Response {
@@ -648,7 +675,7 @@ pub async fn assessment(
         return r;
     }
     match stored_report(&state, &ctx, &mrn, id).await {
-        Ok((request, report)) => report_page(&ctx, &request, &report, Some((&mrn, id))),
+        Ok(st) => report_page(&ctx, &st.request, &st.report, Some((&mrn, id)), &st.header),
         Err(r) => r,
     }
 }
@@ -670,9 +697,16 @@ pub async fn assessment_pdf(
         return r;
     }
     match stored_report(&state, &ctx, &mrn, id).await {
-        Ok((_, report)) => {
+        Ok(st) => {
             let safe: String = mrn.chars().filter(char::is_ascii_alphanumeric).collect();
-            pdf_response(&state, &ctx, &report, &format!("ovcf-{safe}-{id}.pdf")).await
+            pdf_response(
+                &state,
+                &ctx,
+                &st.report,
+                &st.header,
+                &format!("ovcf-{safe}-{id}.pdf"),
+            )
+            .await
         }
         Err(r) => r,
     }
