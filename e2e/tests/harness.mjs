@@ -55,11 +55,12 @@ export async function launch() {
     args: process.getuid?.() === 0 ? ["--no-sandbox"] : [],
   });
   return {
-    async page(locale) {
+    async page(locale, options = {}) {
       const context = await browser.newContext({
         locale,
         viewport: { width: 1280, height: 900 },
         acceptDownloads: true,
+        ...options,
       });
       const page = await context.newPage();
       page.errors = [];
