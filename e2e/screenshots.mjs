@@ -15,6 +15,7 @@ const server = await startServer(
   [
     ["dr.li", "clinician", "clinician-pass-123"],
     ["nurse.wang", "coordinator", "coordinator-pass-123"],
+    ["it.admin", "admin", "administrator-pass-123"],
   ],
   { seedDemo: true },
 );
@@ -47,7 +48,11 @@ try {
     await shot(coord, "worklist", lang);
     await coord.goto(server.base + "/dashboard");
     await shot(coord, "dashboard", lang);
-    for (const p of [doc, coord]) if (p.errors.length) throw new Error("console errors: " + p.errors.join("; "));
+    const admin = await browser.page(locale);
+    await signIn(admin, server.base, "it.admin", "administrator-pass-123");
+    await admin.goto(server.base + "/admin");
+    await shot(admin, "admin", lang);
+    for (const p of [doc, coord, admin]) if (p.errors.length) throw new Error("console errors: " + p.errors.join("; "));
   }
 } finally {
   await browser.close();

@@ -19,6 +19,7 @@ before(async () => {
     [
       ["dr.li", "clinician", "clinician-pass-123"],
       ["nurse.wang", "coordinator", "coordinator-pass-123"],
+      ["it.admin", "admin", "administrator-pass-123"],
     ],
     { seedDemo: true },
   );
@@ -65,6 +66,10 @@ for (const locale of ["zh-CN", "en-GB"]) {
       await coordinator.goto(server.base + p);
       found[p] = await violations(coordinator);
     }
+    const admin = await browser.page(locale, { bypassCSP: true });
+    await signIn(admin, server.base, "it.admin", "administrator-pass-123");
+    await admin.goto(server.base + "/admin");
+    found["/admin"] = await violations(admin);
     const bad = Object.entries(found).filter(([, v]) => v.length);
     assert.deepEqual(bad, [], JSON.stringify(bad, null, 2));
   });

@@ -59,7 +59,13 @@ pub trait Accounts: PrincipalResolver {
         let _ = actor;
         None
     }
+    /// Every user (never a hash), for the administrator's page.
+    fn list_users(&self) -> AccountsFuture<'_, Vec<UserListing>>;
+    /// Every API token (never a digest), newest first.
+    fn list_tokens(&self) -> AccountsFuture<'_, Vec<TokenListing>>;
 }
+
+pub use ovcf_store::accounts::{TokenListing, UserListing};
 
 /// Accounts held in memory (tests; a server without a registry).
 #[derive(Default)]
@@ -166,6 +172,42 @@ impl Accounts for MemoryAccounts {
     fn cds_clients(&self) -> AccountsFuture<'_, Vec<(String, String)>> {
         let clients = self.lock().clients.clone();
         Box::pin(async move { Ok(clients) })
+    }
+
+    fn list_users(&self) -> AccountsFuture<'_, Vec<UserListing>> {
+        let inner = self.lock();
+        let mut users: Vec<UserListing> = inner
+            .users
+            .iter()
+            .map(|(name, (role, _))| UserListing {
+                name: name.clone(),
+                role: role.as_str().to_owned(),
+                created_at: String::new(),
+                live_tokens: inner
+                    .tokens
+                    .values()
+                    .filter(|(_, u, revoked)| u == name && !revoked)
+                    .count() as i64,
+            })
+            .collect();
+        users.sort_by(|a, b| a.name.cmp(&b.name));
+        Box::pin(async move { Ok(users) })
+    }
+
+    fn list_tokens(&self) -> AccountsFuture<'_, Vec<TokenListing>> {
+        let mut tokens: Vec<TokenListing> = self
+            .lock()
+            .tokens
+            .values()
+            .map(|(id, user, revoked)| TokenListing {
+                id: *id,
+                user: user.clone(),
+                created_at: String::new(),
+                revoked_at: revoked.then(String::new),
+            })
+            .collect();
+        tokens.sort_by_key(|t| std::cmp::Reverse(t.id));
+        Box::pin(async move { Ok(tokens) })
     }
 }
 

@@ -236,6 +236,9 @@ impl AppState {
     pub fn accounts(&self) -> Option<&dyn Accounts> {
         self.inner.accounts.as_deref()
     }
+    pub fn accounts_arc(&self) -> Option<Arc<dyn Accounts>> {
+        self.inner.accounts.clone()
+    }
     pub fn setup_local_only(&self) -> bool {
         self.inner.config.setup_local_only
     }

@@ -145,6 +145,14 @@ impl Accounts for StoreBackend {
         Box::pin(async move { self.store.cds_clients().await.map_err(accounts_error) })
     }
 
+    fn list_users(&self) -> AccountsFuture<'_, Vec<crate::accounts::UserListing>> {
+        Box::pin(async move { self.store.account_users().await.map_err(accounts_error) })
+    }
+
+    fn list_tokens(&self) -> AccountsFuture<'_, Vec<crate::accounts::TokenListing>> {
+        Box::pin(async move { self.store.account_tokens().await.map_err(accounts_error) })
+    }
+
     fn acting_as(&self, actor: &str) -> Option<Arc<dyn Accounts>> {
         Some(Arc::new(self.with_actor(actor)))
     }

@@ -662,3 +662,108 @@ async fn worklist_puts_care_gaps_first_and_lists_overdue_with_due() {
         "not-yet-due tasks are not in the default list"
     );
 }
+
+#[tokio::test]
+async fn the_administrator_adds_users_and_issues_and_revokes_tokens() {
+    let w = web().await;
+    let mut doc = Browser::new(&w.app);
+    doc.sign_in("dr.li", CLINICIAN_PW).await;
+    assert_eq!(doc.get("/admin").await.status, StatusCode::FORBIDDEN);
+    let mut admin = Browser::new(&w.app);
+    admin.sign_in("root", "administrator-pass").await;
+    let page = admin.get("/admin").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let csrf = csrf_of(&page.text());
+    // A short password is refused; nothing is created.
+    let short = admin
+        .post(
+            "/admin/users",
+            form_body(&[
+                ("csrf", &csrf),
+                ("name", "dr.zhao"),
+                ("role", "clinician"),
+                ("password", "short"),
+                ("password_again", "short"),
+            ]),
+        )
+        .await;
+    assert!(short.text().contains("form-error"));
+    let pw = "a passphrase for zhao";
+    let added = admin
+        .post(
+            "/admin/users",
+            form_body(&[
+                ("csrf", &csrf),
+                ("name", "dr.zhao"),
+                ("role", "clinician"),
+                ("password", pw),
+                ("password_again", pw),
+            ]),
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.text());
+    let mut zhao = Browser::new(&w.app);
+    assert_eq!(
+        zhao.sign_in("dr.zhao", pw).await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(zhao.get("/assess").await.status, StatusCode::OK);
+    // A token for the new user is shown once and works on the API until revoked.
+    let issued = admin
+        .post(
+            "/admin/tokens",
+            form_body(&[("csrf", &csrf), ("user", "dr.zhao")]),
+        )
+        .await
+        .text();
+    let token = issued
+        .split("id=\"new-token\">")
+        .nth(1)
+        .and_then(|r| r.split('<').next())
+        .unwrap()
+        .to_owned();
+    assert!(token.starts_with("ovcf_"));
+    let api = |t: &str| {
+        Request::get("/api/v1/schema/request")
+            .header(header::AUTHORIZATION, format!("Bearer {t}"))
+            .body(Body::empty())
+            .unwrap()
+    };
+    assert_eq!(send(&w.app, api(&token)).await.status, StatusCode::OK);
+    let listing = admin.get("/admin").await.text();
+    assert!(!listing.contains(&token), "a token is never shown again");
+    let id = listing
+        .split("data-token=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_owned();
+    let revoked = admin
+        .post(
+            &format!("/admin/tokens/{id}/revoke"),
+            form_body(&[("csrf", &csrf)]),
+        )
+        .await;
+    assert_eq!(revoked.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        send(&w.app, api(&token)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    // The changes are in the audit chain under the administrator's name.
+    let store = ovcf_store::Store::open(&format!("sqlite:{}", w.path.display()))
+        .await
+        .unwrap();
+    let mut export = Vec::new();
+    store.export(&mut export).await.unwrap();
+    let export = String::from_utf8_lossy(&export);
+    let by_root = export
+        .lines()
+        .filter(|l| l.contains("\"actor\":\"root\"") && l.contains("service_event"))
+        .count();
+    assert!(
+        by_root >= 3,
+        "user added, token created, token revoked: {by_root}"
+    );
+    assert!(!export.contains(&token));
+    assert!(store.verify().await.unwrap().ok);
+}

@@ -399,3 +399,70 @@ impl Store {
         Ok(new)
     }
 }
+
+/// A user as the administrator sees it (never the hash).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct UserListing {
+    pub name: String,
+    pub role: String,
+    pub created_at: String,
+    /// API tokens not revoked.
+    pub live_tokens: i64,
+}
+
+/// An API token as the administrator sees it (never the digest).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TokenListing {
+    pub id: i64,
+    pub user: String,
+    pub created_at: String,
+    pub revoked_at: Option<String>,
+}
+
+impl Store {
+    /// Every user, by name.
+    pub async fn account_users(&self) -> Result<Vec<UserListing>> {
+        let mut tx = self.pool.read().await?;
+        let rows = tx
+            .fetch(
+                "SELECT u.name, u.role, u.created_at, \
+                 (SELECT COUNT(*) FROM api_tokens t WHERE t.user_name = u.name AND t.revoked_at IS NULL) \
+                 FROM accounts_users u ORDER BY u.name",
+                &[],
+                &[Ty::Text, Ty::Text, Ty::Text, Ty::Int],
+            )
+            .await?;
+        tx.rollback().await?;
+        Ok(rows
+            .iter()
+            .map(|r| UserListing {
+                name: r.first().and_then(Val::as_str).unwrap_or("").to_owned(),
+                role: r.get(1).and_then(Val::as_str).unwrap_or("").to_owned(),
+                created_at: r.get(2).and_then(Val::as_str).unwrap_or("").to_owned(),
+                live_tokens: r.get(3).and_then(Val::as_i64).unwrap_or(0),
+            })
+            .collect())
+    }
+
+    /// Every API token, newest first.
+    pub async fn account_tokens(&self) -> Result<Vec<TokenListing>> {
+        let mut tx = self.pool.read().await?;
+        let rows = tx
+            .fetch(
+                "SELECT id, user_name, created_at, revoked_at FROM api_tokens ORDER BY id DESC",
+                &[],
+                &[Ty::Int, Ty::Text, Ty::Text, Ty::Text],
+            )
+            .await?;
+        tx.rollback().await?;
+        Ok(rows
+            .iter()
+            .map(|r| TokenListing {
+                id: r.first().and_then(Val::as_i64).unwrap_or(0),
+                user: r.get(1).and_then(Val::as_str).unwrap_or("").to_owned(),
+                created_at: r.get(2).and_then(Val::as_str).unwrap_or("").to_owned(),
+                revoked_at: r.get(3).and_then(Val::as_str).map(str::to_owned),
+            })
+            .collect())
+    }
+}

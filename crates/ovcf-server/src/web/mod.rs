@@ -118,6 +118,7 @@ const NAV: &[(&str, &str, &[Role])] = &[
         &[Role::Clinician, Role::Coordinator],
     ),
     ("dashboard", "/dashboard", &[Role::Coordinator, Role::Admin]),
+    ("admin", "/admin", &[Role::Admin]),
 ];
 
 /// A whole page: head, header with navigation, language switch and sign-out, the content.
@@ -273,6 +274,13 @@ pub fn router() -> Router<AppState> {
         .route("/worklist", get(pages::worklist::list))
         .route("/worklist/{id}/done", post(pages::worklist::done))
         .route("/dashboard", get(pages::dashboard::show))
+        .route("/admin", get(pages::admin::show))
+        .route("/admin/users", post(pages::admin::add_user))
+        .route("/admin/tokens", post(pages::admin::issue_token))
+        .route(
+            "/admin/tokens/{id}/revoke",
+            post(pages::admin::revoke_token),
+        )
         .route("/static/{file}", get(asset))
 }
 
@@ -345,7 +353,8 @@ mod tests {
     use super::*;
 
     /// Every page's source, scanned for catalogue keys.
-    const SOURCES: [&str; 7] = [
+    const SOURCES: [&str; 8] = [
+        include_str!("pages/admin.rs"),
         include_str!("mod.rs"),
         include_str!("pages/login.rs"),
         include_str!("pages/assess.rs"),
@@ -427,7 +436,7 @@ mod tests {
                 }
             }
         }
-        for key in ["assess", "patients", "worklist", "dashboard"] {
+        for key in ["assess", "patients", "worklist", "dashboard", "admin"] {
             missing.extend(Some(format!("web.nav.{key}")).filter(|k| !has(k)));
         }
         for s in ["open", "due", "overdue", "done", "superseded"] {

@@ -6,6 +6,7 @@
 //! returned once per request; boxing it to please `result_large_err` would buy nothing.
 #![allow(clippy::result_large_err)]
 
+pub mod admin;
 pub mod assess;
 pub mod dashboard;
 pub mod login;
@@ -25,6 +26,7 @@ use crate::auth::Role;
 pub const CLINICIAN: &[Role] = &[Role::Clinician];
 pub const CARE_TEAM: &[Role] = &[Role::Clinician, Role::Coordinator];
 pub const OVERSIGHT: &[Role] = &[Role::Coordinator, Role::Admin];
+pub const ADMIN: &[Role] = &[Role::Admin];
 
 /// The request's language and the frame of a page at `path`.
 pub struct Ctx<'a> {
