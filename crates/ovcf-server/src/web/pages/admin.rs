@@ -130,12 +130,10 @@ pub async fn show(
     State(state): State<AppState>,
     headers: HeaderMap,
     session: WebSession,
-) -> Response {
+) -> Result<Response, Response> {
     let ctx = Ctx::new(&headers, &session, "/admin", "admin");
-    if let Err(r) = ctx.require(ADMIN) {
-        return r;
-    }
-    admin_page(&state, &ctx, None, None).await
+    ctx.require(ADMIN)?;
+    Ok(admin_page(&state, &ctx, None, None).await)
 }
 
 /// `POST /admin/users`: adds a user.
@@ -144,11 +142,9 @@ pub async fn add_user(
     headers: HeaderMap,
     session: WebSession,
     Form(pairs): Form<Vec<(String, String)>>,
-) -> Response {
+) -> Result<Response, Response> {
     let ctx = Ctx::new(&headers, &session, "/admin", "admin");
-    if let Err(r) = ctx.require(ADMIN).and_then(|()| ctx.require_csrf(&pairs)) {
-        return r;
-    }
+    ctx.require_form(ADMIN, &pairs)?;
     let name = field(&pairs, "name").unwrap_or("").to_owned();
     let role = field(&pairs, "role").and_then(|r| r.parse::<Role>().ok());
     // Passwords are taken as typed (spaces are part of a passphrase).
@@ -172,23 +168,23 @@ pub async fn add_user(
         None
     };
     let (Some(role), None) = (role, &problem) else {
-        return admin_page(&state, &ctx, problem.as_deref(), None).await;
+        return Ok(admin_page(&state, &ctx, problem.as_deref(), None).await);
     };
     let Some(accounts) = acting(&state, &session).or_else(|| state.accounts_arc()) else {
-        return ctx.fail(&"no account store");
+        return Err(ctx.fail(&"no account store"));
     };
     let phc =
         match tokio::task::spawn_blocking(move || crate::secrets::hash_password(&password)).await {
             Ok(Ok(phc)) => phc,
-            Ok(Err(e)) => return admin_page(&state, &ctx, Some(&e.to_string()), None).await,
-            Err(e) => return ctx.fail(&e),
+            Ok(Err(e)) => return Ok(admin_page(&state, &ctx, Some(&e.to_string()), None).await),
+            Err(e) => return Err(ctx.fail(&e)),
         };
     match accounts.add_user(&name, role, &phc).await {
         Ok(_) => {
             tracing::info!(by = %session.user, role = %role, "user added from the web");
-            Redirect::to("/admin").into_response()
+            Ok(Redirect::to("/admin").into_response())
         }
-        Err(e) => admin_page(&state, &ctx, Some(&e.to_string()), None).await,
+        Err(e) => Ok(admin_page(&state, &ctx, Some(&e.to_string()), None).await),
     }
 }
 
@@ -198,19 +194,14 @@ pub async fn issue_token(
     headers: HeaderMap,
     session: WebSession,
     Form(pairs): Form<Vec<(String, String)>>,
-) -> Response {
+) -> Result<Response, Response> {
     let ctx = Ctx::new(&headers, &session, "/admin", "admin");
-    if let Err(r) = ctx.require(ADMIN).and_then(|()| ctx.require_csrf(&pairs)) {
-        return r;
-    }
+    ctx.require_form(ADMIN, &pairs)?;
     let user = field(&pairs, "user").unwrap_or("").to_owned();
     let Some(accounts) = acting(&state, &session).or_else(|| state.accounts_arc()) else {
-        return ctx.fail(&"no account store");
+        return Err(ctx.fail(&"no account store"));
     };
-    let token = match crate::secrets::new_api_token() {
-        Ok(t) => t,
-        Err(e) => return ctx.fail(&e),
-    };
+    let token = crate::secrets::new_api_token().map_err(|e| ctx.fail(&e))?;
     match accounts.add_token(&user, &token_digest(&token)).await {
         Ok(id) => {
             let notice = html! {
@@ -220,9 +211,9 @@ pub async fn issue_token(
                     p { code #new-token { (token) } }
                 }
             };
-            admin_page(&state, &ctx, None, Some(notice)).await
+            Ok(admin_page(&state, &ctx, None, Some(notice)).await)
         }
-        Err(e) => admin_page(&state, &ctx, Some(&e.to_string()), None).await,
+        Err(e) => Ok(admin_page(&state, &ctx, Some(&e.to_string()), None).await),
     }
 }
 
@@ -233,16 +224,14 @@ pub async fn revoke_token(
     session: WebSession,
     Path(id): Path<i64>,
     Form(pairs): Form<Vec<(String, String)>>,
-) -> Response {
+) -> Result<Response, Response> {
     let ctx = Ctx::new(&headers, &session, "/admin", "admin");
-    if let Err(r) = ctx.require(ADMIN).and_then(|()| ctx.require_csrf(&pairs)) {
-        return r;
-    }
+    ctx.require_form(ADMIN, &pairs)?;
     let Some(accounts) = acting(&state, &session).or_else(|| state.accounts_arc()) else {
-        return ctx.fail(&"no account store");
+        return Err(ctx.fail(&"no account store"));
     };
     match accounts.revoke_token(id).await {
-        Ok(_) => Redirect::to("/admin").into_response(),
-        Err(e) => ctx.fail(&e),
+        Ok(_) => Ok(Redirect::to("/admin").into_response()),
+        Err(e) => Err(ctx.fail(&e)),
     }
 }

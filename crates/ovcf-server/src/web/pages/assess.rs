@@ -334,12 +334,10 @@ fn form_page(
 }
 
 /// `GET /assess`: an empty form (one fracture block).
-pub async fn form(headers: HeaderMap, session: WebSession) -> Response {
+pub async fn form(headers: HeaderMap, session: WebSession) -> Result<Response, Response> {
     let ctx = Ctx::new(&headers, &session, "/assess", "assess");
-    if let Err(r) = ctx.require(CLINICIAN) {
-        return r;
-    }
-    form_page(&ctx, &HashMap::new(), &[], StatusCode::OK)
+    ctx.require(CLINICIAN)?;
+    Ok(form_page(&ctx, &HashMap::new(), &[], StatusCode::OK))
 }
 
 /// Reads the form into a validated request, or the problems by field.
@@ -380,33 +378,28 @@ pub async fn submit(
     headers: HeaderMap,
     session: WebSession,
     Form(pairs): Form<Vec<(String, String)>>,
-) -> Response {
+) -> Result<Response, Response> {
     let ctx = Ctx::new(&headers, &session, "/assess", "assess");
-    if let Err(r) = ctx
-        .require(CLINICIAN)
-        .and_then(|()| ctx.require_csrf(&pairs))
-    {
-        return r;
-    }
+    ctx.require_form(CLINICIAN, &pairs)?;
     if field(&pairs, "edit").is_some() {
         let values = field(&pairs, "request")
             .and_then(|r| serde_json::from_str::<Value>(r).ok())
             .map(|v| form::flatten(&v))
             .unwrap_or_default();
-        return form_page(&ctx, &values, &[], StatusCode::OK);
+        return Ok(form_page(&ctx, &values, &[], StatusCode::OK));
     }
-    match read_form(&ctx, &pairs) {
+    Ok(match read_form(&ctx, &pairs) {
         Err(problems) => form_page(
             &ctx,
             &form::values_by_name(&pairs),
             &problems,
             StatusCode::OK,
         ),
-        Ok((value, valid)) => match ovcf_core::assess_valid(&valid) {
-            Ok(report) => report_page(&ctx, &value, &report, None, &[]),
-            Err(e) => ctx.fail(&e),
-        },
-    }
+        Ok((value, valid)) => {
+            let report = ovcf_core::assess_valid(&valid).map_err(|e| ctx.fail(&e))?;
+            report_page(&ctx, &value, &report, None, &[])
+        }
+    })
 }
 
 /// The report with its actions: for a fresh assessment, save to the registry, edit, PDF, print.
@@ -533,25 +526,18 @@ pub async fn pdf(
     headers: HeaderMap,
     session: WebSession,
     Form(pairs): Form<Vec<(String, String)>>,
-) -> Response {
+) -> Result<Response, Response> {
     let ctx = Ctx::new(&headers, &session, "/assess", "assess");
-    if let Err(r) = ctx
-        .require(CLINICIAN)
-        .and_then(|()| ctx.require_csrf(&pairs))
-    {
-        return r;
-    }
+    ctx.require_form(CLINICIAN, &pairs)?;
     let Some(text) = field(&pairs, "request") else {
-        return form_page(&ctx, &HashMap::new(), &[], StatusCode::BAD_REQUEST);
+        return Ok(form_page(
+            &ctx,
+            &HashMap::new(),
+            &[],
+            StatusCode::BAD_REQUEST,
+        ));
     };
-    let report = today()
-        .map_err(|e| e.to_string())
-        .and_then(|t| ovcf_core::assess_json(text, t).map_err(|e| e.to_string()));
-    match report {
-        Ok(report) => {
-            let file = format!("ovcf-assessment-{}.pdf", report.as_of);
-            pdf_response(&state, &ctx, &report, &[], &file).await
-        }
-        Err(e) => ctx.fail(&e),
-    }
+    let report = ovcf_core::assess_json(text, ctx.today()?).map_err(|e| ctx.fail(&e))?;
+    let file = format!("ovcf-assessment-{}.pdf", report.as_of);
+    Ok(pdf_response(&state, &ctx, &report, &[], &file).await)
 }

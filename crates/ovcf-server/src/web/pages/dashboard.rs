@@ -8,7 +8,7 @@ use axum::response::Response;
 use maud::html;
 use ovcf_store::{Kpi, Kpis};
 
-use super::{Ctx, OVERSIGHT, today};
+use super::{Ctx, OVERSIGHT};
 use crate::AppState;
 use crate::web::charts::{self, RunPoint};
 use crate::web::session::WebSession;
@@ -53,19 +53,11 @@ pub async fn show(
     headers: HeaderMap,
     session: WebSession,
     Query(period): Query<Period>,
-) -> Response {
+) -> Result<Response, Response> {
     let ctx = Ctx::new(&headers, &session, "/dashboard", "dashboard");
-    if let Err(r) = ctx.require(OVERSIGHT) {
-        return r;
-    }
-    let store = match ctx.store(&state) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let today = match today() {
-        Ok(t) => t,
-        Err(e) => return ctx.fail(&e),
-    };
+    ctx.require(OVERSIGHT)?;
+    let store = ctx.store(&state)?;
+    let today = ctx.today()?;
     let from = period
         .from
         .filter(|s| !s.is_empty())
@@ -77,7 +69,7 @@ pub async fn show(
     let (kpis, problem) = match store.kpi(Some(&from), Some(&to)).await {
         Ok(k) => (Some(k), None),
         Err(e) if e.is_input_error() => (None, Some(e.to_string())),
-        Err(e) => return ctx.fail(&e),
+        Err(e) => return Err(ctx.fail(&e)),
     };
     // Run charts: one indicator query per month of the last twelve.
     let mut months: Vec<(String, Kpis)> = Vec::new();
@@ -90,7 +82,7 @@ pub async fn show(
             .await
         {
             Ok(k) => months.push((format!("{:04}-{:02}", first.year(), first.month()), k)),
-            Err(e) => return ctx.fail(&e),
+            Err(e) => return Err(ctx.fail(&e)),
         }
     }
     let content = html! {
@@ -134,10 +126,10 @@ pub async fn show(
             }
         }
     };
-    respond(
+    Ok(respond(
         StatusCode::OK,
         page(&ctx.frame(), ctx.t("web.dashboard_title"), content),
-    )
+    ))
 }
 
 #[cfg(test)]

@@ -2,8 +2,10 @@
 //! check the role of the API endpoint it mirrors, check CSRF on POST, then call the engine or
 //! the registry exactly as the REST handler does.
 //!
-//! A page handler's early exit is a whole `Response` (sign-in redirect, 403 page, error page),
-//! returned once per request; boxing it to please `result_large_err` would buy nothing.
+//! Handlers return `Result<Response, Response>` (axum answers either side), so the checks read as
+//! `ctx.require(ROLES)?; ctx.require_csrf(&pairs)?; let store = ctx.store(&state)?;`. The error
+//! side is a whole page (403, error page), returned once per request; boxing it to please
+//! `result_large_err` would buy nothing.
 #![allow(clippy::result_large_err)]
 
 pub mod admin;
@@ -90,6 +92,12 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// A form post: the role, then this session's CSRF token.
+    pub fn require_form(&self, roles: &[Role], pairs: &[(String, String)]) -> Result<(), Response> {
+        self.require(roles)?;
+        self.require_csrf(pairs)
+    }
+
     /// The registry, or a 503 page.
     pub fn store<'s>(&self, state: &'s AppState) -> Result<&'s ovcf_store::Store, Response> {
         state.store().ok_or_else(|| {
@@ -99,6 +107,11 @@ impl<'a> Ctx<'a> {
                 &"no registry configured",
             )
         })
+    }
+
+    /// Today in the server's time zone, or an error page.
+    pub fn today(&self) -> Result<ovcf_core::Date, Response> {
+        crate::today().map_err(|e| self.fail(&e))
     }
 
     pub fn fail(&self, e: &dyn std::fmt::Display) -> Response {

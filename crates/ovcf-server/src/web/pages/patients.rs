@@ -47,28 +47,23 @@ pub async fn list(
     headers: HeaderMap,
     session: WebSession,
     Query(query): Query<SearchQuery>,
-) -> Response {
+) -> Result<Response, Response> {
     let q = query.q.as_deref().map(str::trim).filter(|s| !s.is_empty());
     let path = match q {
         Some(q) => format!("/patients?q={}", url_encode(q)),
         None => "/patients".to_owned(),
     };
     let ctx = Ctx::new(&headers, &session, path, "patients");
-    if let Err(r) = ctx.require(CARE_TEAM) {
-        return r;
-    }
-    let store = match ctx.store(&state) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+    ctx.require(CARE_TEAM)?;
+    let store = ctx.store(&state)?;
     let found = match q {
         Some(q) => match store.list_patients(&session.user, Some(q)).await {
             Ok(p) => Some(p),
-            Err(e) => return ctx.fail(&e),
+            Err(e) => return Err(ctx.fail(&e)),
         },
         None => None,
     };
-    list_page(&ctx, q, found.as_deref(), None, StatusCode::OK)
+    Ok(list_page(&ctx, q, found.as_deref(), None, StatusCode::OK))
 }
 
 fn list_page(
@@ -156,30 +151,19 @@ pub async fn create(
     headers: HeaderMap,
     session: WebSession,
     Form(pairs): Form<Vec<(String, String)>>,
-) -> Response {
+) -> Result<Response, Response> {
     let ctx = Ctx::new(&headers, &session, "/patients", "patients");
-    if let Err(r) = ctx
-        .require(CLINICIAN)
-        .and_then(|()| ctx.require_csrf(&pairs))
-    {
-        return r;
-    }
-    let store = match ctx.store(&state) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let today = match today() {
-        Ok(t) => t,
-        Err(e) => return ctx.fail(&e),
-    };
+    ctx.require_form(CLINICIAN, &pairs)?;
+    let store = ctx.store(&state)?;
+    let today = ctx.today()?;
     match store
         .add_patient(&session.user, new_patient(&pairs), today)
         .await
     {
-        Ok(p) => Redirect::to(&patient_url(&p.mrn)).into_response(),
+        Ok(p) => Ok(Redirect::to(&patient_url(&p.mrn)).into_response()),
         Err(e) => match store_problem(&ctx, &e) {
-            Some(p) => list_page(&ctx, None, None, Some(&p), StatusCode::OK),
-            None => ctx.fail(&e),
+            Some(p) => Ok(list_page(&ctx, None, None, Some(&p), StatusCode::OK)),
+            None => Err(ctx.fail(&e)),
         },
     }
 }
@@ -191,22 +175,11 @@ pub async fn save_assessment(
     headers: HeaderMap,
     session: WebSession,
     Form(pairs): Form<Vec<(String, String)>>,
-) -> Response {
+) -> Result<Response, Response> {
     let ctx = Ctx::new(&headers, &session, "/assess", "assess");
-    if let Err(r) = ctx
-        .require(CLINICIAN)
-        .and_then(|()| ctx.require_csrf(&pairs))
-    {
-        return r;
-    }
-    let store = match ctx.store(&state) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let today = match today() {
-        Ok(t) => t,
-        Err(e) => return ctx.fail(&e),
-    };
+    ctx.require_form(CLINICIAN, &pairs)?;
+    let store = ctx.store(&state)?;
+    let today = ctx.today()?;
     let mrn = field(&pairs, "mrn").unwrap_or("").to_owned();
     let request = field(&pairs, "request").unwrap_or("").to_owned();
     let mut result = store
@@ -233,12 +206,12 @@ pub async fn save_assessment(
         };
     }
     match result {
-        Ok(rec) => Redirect::to(&format!(
+        Ok(rec) => Ok(Redirect::to(&format!(
             "{}?saved={}",
             patient_url(&mrn),
             rec.assessment_id
         ))
-        .into_response(),
+        .into_response()),
         Err(e) => match store_problem(&ctx, &e) {
             Some(p) => {
                 let msg = if matches!(e, StoreError::NotFound(_)) {
@@ -251,12 +224,12 @@ pub async fn save_assessment(
                     p.form-error role="alert" { (msg) }
                     p { a href="/assess" data-back="" { (ctx.t("web.go_back")) } }
                 };
-                respond(
+                Ok(respond(
                     StatusCode::OK,
                     page(&ctx.frame(), ctx.t("web.save_title"), content),
-                )
+                ))
             }
-            None => ctx.fail(&e),
+            None => Err(ctx.fail(&e)),
         },
     }
 }
@@ -284,11 +257,9 @@ pub async fn show(
     session: WebSession,
     Path(mrn): Path<String>,
     Query(q): Query<ShowQuery>,
-) -> Response {
+) -> Result<Response, Response> {
     let ctx = Ctx::new(&headers, &session, patient_url(&mrn), "patients");
-    if let Err(r) = ctx.require(CARE_TEAM) {
-        return r;
-    }
+    ctx.require(CARE_TEAM)?;
     record_page(&state, &ctx, &mrn, q.saved, None, StatusCode::OK).await
 }
 
@@ -299,29 +270,23 @@ async fn record_page(
     saved: Option<i64>,
     problem: Option<(&str, String)>,
     status: StatusCode,
-) -> Response {
-    let store = match ctx.store(state) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let today = match today() {
-        Ok(t) => t,
-        Err(e) => return ctx.fail(&e),
-    };
+) -> Result<Response, Response> {
+    let store = ctx.store(state)?;
+    let today = ctx.today()?;
     let record = match store.show_patient(&ctx.session.user, mrn, today).await {
         Ok(r) => r,
         Err(StoreError::NotFound(_)) => {
             let content = html! { h1 { (ctx.t("web.patient_not_found")) } p { a href="/patients" { (ctx.t("web.nav.patients")) } } };
-            return respond(
+            return Ok(respond(
                 StatusCode::NOT_FOUND,
                 page(&ctx.frame(), ctx.t("web.patient_not_found"), content),
-            );
+            ));
         }
-        Err(e) => return ctx.fail(&e),
+        Err(e) => return Err(ctx.fail(&e)),
     };
     let today_s = today.to_string();
     let content = record_markup(ctx, mrn, &record, &today_s, saved, problem);
-    respond(status, page(&ctx.frame(), mrn, content))
+    Ok(respond(status, page(&ctx.frame(), mrn, content)))
 }
 
 /// The time series of measurement `kind`: (date, value).
@@ -664,20 +629,22 @@ pub async fn assessment(
     headers: HeaderMap,
     session: WebSession,
     Path((mrn, id)): Path<(String, i64)>,
-) -> Response {
+) -> Result<Response, Response> {
     let ctx = Ctx::new(
         &headers,
         &session,
         format!("{}/assessments/{id}", patient_url(&mrn)),
         "patients",
     );
-    if let Err(r) = ctx.require(CARE_TEAM) {
-        return r;
-    }
-    match stored_report(&state, &ctx, &mrn, id).await {
-        Ok(st) => report_page(&ctx, &st.request, &st.report, Some((&mrn, id)), &st.header),
-        Err(r) => r,
-    }
+    ctx.require(CARE_TEAM)?;
+    let st = stored_report(&state, &ctx, &mrn, id).await?;
+    Ok(report_page(
+        &ctx,
+        &st.request,
+        &st.report,
+        Some((&mrn, id)),
+        &st.header,
+    ))
 }
 
 /// `GET /patients/{mrn}/assessments/{id}/pdf`.
@@ -686,30 +653,24 @@ pub async fn assessment_pdf(
     headers: HeaderMap,
     session: WebSession,
     Path((mrn, id)): Path<(String, i64)>,
-) -> Response {
+) -> Result<Response, Response> {
     let ctx = Ctx::new(
         &headers,
         &session,
         format!("{}/assessments/{id}", patient_url(&mrn)),
         "patients",
     );
-    if let Err(r) = ctx.require(CARE_TEAM) {
-        return r;
-    }
-    match stored_report(&state, &ctx, &mrn, id).await {
-        Ok(st) => {
-            let safe: String = mrn.chars().filter(char::is_ascii_alphanumeric).collect();
-            pdf_response(
-                &state,
-                &ctx,
-                &st.report,
-                &st.header,
-                &format!("ovcf-{safe}-{id}.pdf"),
-            )
-            .await
-        }
-        Err(r) => r,
-    }
+    ctx.require(CARE_TEAM)?;
+    let st = stored_report(&state, &ctx, &mrn, id).await?;
+    let safe: String = mrn.chars().filter(char::is_ascii_alphanumeric).collect();
+    Ok(pdf_response(
+        &state,
+        &ctx,
+        &st.report,
+        &st.header,
+        &format!("ovcf-{safe}-{id}.pdf"),
+    )
+    .await)
 }
 
 /// What one of the four record forms writes.
@@ -775,23 +736,15 @@ async fn record_write(
     which: &'static str,
     pairs: &[(String, String)],
     write: Write,
-) -> Response {
+) -> Result<Response, Response> {
     let ctx = Ctx::new(headers, session, patient_url(mrn), "patients");
-    if let Err(r) = ctx
-        .require(CLINICIAN)
-        .and_then(|()| ctx.require_csrf(pairs))
-    {
-        return r;
-    }
-    let store = match ctx.store(state) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+    ctx.require_form(CLINICIAN, pairs)?;
+    let store = ctx.store(state)?;
     match apply(store, &session.user, mrn, write).await {
-        Ok(()) => Redirect::to(&format!("{}#{which}", patient_url(mrn))).into_response(),
+        Ok(()) => Ok(Redirect::to(&format!("{}#{which}", patient_url(mrn))).into_response()),
         Err(e) => match store_problem(&ctx, &e) {
             Some(p) => record_page(state, &ctx, mrn, None, Some((which, p)), StatusCode::OK).await,
-            None => ctx.fail(&e),
+            None => Ok(ctx.fail(&e)),
         },
     }
 }
@@ -806,7 +759,7 @@ pub async fn add_medication(
     session: WebSession,
     Path(mrn): Path<String>,
     Form(pairs): Form<Vec<(String, String)>>,
-) -> Response {
+) -> Result<Response, Response> {
     let m = MedicationInput {
         drug: opt(&pairs, "drug").unwrap_or_default(),
         start: opt(&pairs, "start").unwrap_or_default(),
@@ -831,7 +784,7 @@ pub async fn add_measurement(
     session: WebSession,
     Path(mrn): Path<String>,
     Form(pairs): Form<Vec<(String, String)>>,
-) -> Response {
+) -> Result<Response, Response> {
     let mut values = Vec::new();
     let mut unreadable = Vec::new();
     for k in MEASUREMENTS {
@@ -869,7 +822,7 @@ pub async fn add_procedure(
     session: WebSession,
     Path(mrn): Path<String>,
     Form(pairs): Form<Vec<(String, String)>>,
-) -> Response {
+) -> Result<Response, Response> {
     let mut body = serde_json::Map::new();
     for k in ["type", "level", "date"] {
         if let Some(v) = field(&pairs, k) {
@@ -898,7 +851,7 @@ pub async fn add_event(
     session: WebSession,
     Path(mrn): Path<String>,
     Form(pairs): Form<Vec<(String, String)>>,
-) -> Response {
+) -> Result<Response, Response> {
     let ev = OutcomeInput {
         date: opt(&pairs, "date").unwrap_or_default(),
         kind: opt(&pairs, "type").unwrap_or_default(),

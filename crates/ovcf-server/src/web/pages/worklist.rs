@@ -10,7 +10,7 @@ use maud::{Markup, html};
 use ovcf_store::TaskFilter;
 use serde_json::Value;
 
-use super::{CARE_TEAM, Ctx, field, today};
+use super::{CARE_TEAM, Ctx, field};
 use crate::AppState;
 use crate::web::session::WebSession;
 use crate::web::{page, respond, url_encode};
@@ -50,7 +50,7 @@ pub async fn list(
     headers: HeaderMap,
     session: WebSession,
     Query(query): Query<ListQuery>,
-) -> Response {
+) -> Result<Response, Response> {
     let status = query.status.as_deref().unwrap_or("due_overdue");
     let filters: &[TaskFilter] = FILTERS
         .iter()
@@ -59,28 +59,17 @@ pub async fn list(
     let needle = query.q.as_deref().map(str::trim).filter(|s| !s.is_empty());
     let path = format!("/worklist?status={}", url_encode(status));
     let ctx = Ctx::new(&headers, &session, path, "worklist");
-    if let Err(r) = ctx.require(CARE_TEAM) {
-        return r;
-    }
-    let store = match ctx.store(&state) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let today = match today() {
-        Ok(t) => t,
-        Err(e) => return ctx.fail(&e),
-    };
+    ctx.require(CARE_TEAM)?;
+    let store = ctx.store(&state)?;
+    let today = ctx.today()?;
     let mut tasks = Vec::new();
     for f in filters {
         match store.tasks(today, *f).await {
             Ok(t) => tasks.extend(t),
-            Err(e) => return ctx.fail(&e),
+            Err(e) => return Err(ctx.fail(&e)),
         }
     }
-    let gaps = match store.care_gaps(today).await {
-        Ok(g) => g,
-        Err(e) => return ctx.fail(&e),
-    };
+    let gaps = store.care_gaps(today).await.map_err(|e| ctx.fail(&e))?;
     let tasks: Vec<_> = tasks
         .into_iter()
         .filter(|t| needle.is_none_or(|n| t.mrn.contains(n)))
@@ -126,10 +115,10 @@ pub async fn list(
             }
         }
     };
-    respond(
+    Ok(respond(
         StatusCode::OK,
         page(&ctx.frame(), ctx.t("web.worklist_title"), content),
-    )
+    ))
 }
 
 fn done_form(ctx: &Ctx<'_>, id: i64, status: &str, note: Option<&str>) -> Markup {
@@ -153,28 +142,17 @@ pub async fn done(
     session: WebSession,
     Path(id): Path<i64>,
     Form(pairs): Form<Vec<(String, String)>>,
-) -> Response {
+) -> Result<Response, Response> {
     let ctx = Ctx::new(&headers, &session, "/worklist", "worklist");
-    if let Err(r) = ctx
-        .require(CARE_TEAM)
-        .and_then(|()| ctx.require_csrf(&pairs))
-    {
-        return r;
-    }
-    let store = match ctx.store(&state) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let today = match today() {
-        Ok(t) => t,
-        Err(e) => return ctx.fail(&e),
-    };
+    ctx.require_form(CARE_TEAM, &pairs)?;
+    let store = ctx.store(&state)?;
+    let today = ctx.today()?;
     match store
         .task_done(&session.user, id, None, field(&pairs, "note"), today)
         .await
     {
-        Ok(_) => Redirect::to("/worklist").into_response(),
-        Err(ovcf_store::StoreError::NotFound(_)) => StatusCode::NOT_FOUND.into_response(),
-        Err(e) => ctx.fail(&e),
+        Ok(_) => Ok(Redirect::to("/worklist").into_response()),
+        Err(ovcf_store::StoreError::NotFound(_)) => Ok(StatusCode::NOT_FOUND.into_response()),
+        Err(e) => Err(ctx.fail(&e)),
     }
 }
