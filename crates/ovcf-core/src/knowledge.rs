@@ -196,6 +196,8 @@ thresholds!(
     dxa_months,
     dxa_early_months,
     of_score_either_points,
+    fls_kpi_band_low_below_pct,
+    fls_kpi_band_high_above_pct,
 );
 
 #[derive(Deserialize)]

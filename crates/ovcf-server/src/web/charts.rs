@@ -95,9 +95,9 @@ pub struct RunPoint {
     pub pct: Option<f64>,
 }
 
-/// A run chart of a percentage by month, over the IOF achievement bands (< 50, 50–80, > 80 %)
-/// when `bands` (indicators where higher is better; a complication rate gets none).
-pub fn run_chart(title: &str, points: &[RunPoint], bands: bool) -> Markup {
+/// A run chart of a percentage by month, over the IOF achievement bands `(low, high)` when
+/// given (indicators where higher is better; a complication rate gets none).
+pub fn run_chart(title: &str, points: &[RunPoint], bands: Option<(f64, f64)>) -> Markup {
     let h = 160.0;
     let n = points.len().max(1) as f64;
     let step = (W - PAD_L - PAD_R) / n;
@@ -120,12 +120,12 @@ pub fn run_chart(title: &str, points: &[RunPoint], bands: bool) -> Markup {
     html! {
         svg.chart.run viewBox={ "0 0 " (W) " " (h) } role="img" aria-label=(title) {
             title { (title) }
-            @if bands {
-            rect.band-low x=(PAD_L) y=(fmt(sy(50.0))) width=(W - PAD_L - PAD_R) height=(fmt(sy(0.0) - sy(50.0))) {}
-            rect.band-mid x=(PAD_L) y=(fmt(sy(80.0))) width=(W - PAD_L - PAD_R) height=(fmt(sy(50.0) - sy(80.0))) {}
-            rect.band-high x=(PAD_L) y=(fmt(sy(100.0))) width=(W - PAD_L - PAD_R) height=(fmt(sy(80.0) - sy(100.0))) {}
-            text.tick x=(PAD_L - 6.0) y=(sy(80.0) + 4.0) text-anchor="end" { "80%" }
-            text.tick x=(PAD_L - 6.0) y=(sy(50.0) + 4.0) text-anchor="end" { "50%" }
+            @if let Some((low, high)) = bands {
+            rect.band-low x=(PAD_L) y=(fmt(sy(low))) width=(W - PAD_L - PAD_R) height=(fmt(sy(0.0) - sy(low))) {}
+            rect.band-mid x=(PAD_L) y=(fmt(sy(high))) width=(W - PAD_L - PAD_R) height=(fmt(sy(low) - sy(high))) {}
+            rect.band-high x=(PAD_L) y=(fmt(sy(100.0))) width=(W - PAD_L - PAD_R) height=(fmt(sy(high) - sy(100.0))) {}
+            text.tick x=(PAD_L - 6.0) y=(sy(high) + 4.0) text-anchor="end" { (high) "%" }
+            text.tick x=(PAD_L - 6.0) y=(sy(low) + 4.0) text-anchor="end" { (low) "%" }
             } @else {
                 line.axis x1=(PAD_L) y1=(h - PAD_B) x2=(W - PAD_R) y2=(h - PAD_B) {}
                 text.tick x=(PAD_L - 6.0) y=(sy(100.0) + 4.0) text-anchor="end" { "100%" }
@@ -239,12 +239,12 @@ mod tests {
                 .contains("<svg")
         );
         assert!(
-            run_chart("r", &[], true)
+            run_chart("r", &[], Some((50.0, 80.0)))
                 .into_string()
                 .contains("band-high")
         );
         assert!(
-            !run_chart("r", &[], false)
+            !run_chart("r", &[], None)
                 .into_string()
                 .contains("band-high")
         );

@@ -30,11 +30,26 @@ fn indicators(k: &Kpis) -> [(&'static str, Kpi, bool); 10] {
     ]
 }
 
-/// The IOF band of a percentage (only for indicators where higher is better).
+/// The IOF achievement band edges (%), from the knowledge base (source S94): low below the
+/// first, high above the second.
+pub fn band_edges() -> Option<(f64, f64)> {
+    ovcf_core::knowledge::Knowledge::embedded().ok().map(|k| {
+        (
+            k.thresholds.fls_kpi_band_low_below_pct.value,
+            k.thresholds.fls_kpi_band_high_above_pct.value,
+        )
+    })
+}
+
+/// The IOF band of a percentage (only for indicators where higher is better); `none` without
+/// the knowledge base.
 pub fn band(pct: f64) -> &'static str {
-    if pct > 80.0 {
+    let Some((low, high)) = band_edges() else {
+        return "none";
+    };
+    if pct > high {
         "high"
-    } else if pct >= 50.0 {
+    } else if pct >= low {
         "mid"
     } else {
         "low"
@@ -85,6 +100,7 @@ pub async fn show(
             Err(e) => return Err(ctx.fail(&e)),
         }
     }
+    let edges = band_edges();
     let content = html! {
         h1 { (ctx.t("web.dashboard_title")) }
         form.period method="get" action="/dashboard" {
@@ -97,9 +113,11 @@ pub async fn show(
         @if let Some(p) = problem { p.form-error role="alert" { (p) } }
         @if let Some(k) = &kpis {
             p.lead #identified { (ctx.t("kpi.identified")) (ctx.t("report.colon")) strong { (k.identified.denominator) } }
-            p.legend {
-                (ctx.t("web.iof_bands")) " "
-                span.band.low { "< 50%" } " " span.band.mid { "50–80%" } " " span.band.high { "> 80%" }
+            @if let Some((low, high)) = edges {
+                p.legend {
+                    (ctx.t("web.iof_bands")) " "
+                    span.band.low { "< " (low) "%" } " " span.band.mid { (low) "–" (high) "%" } " " span.band.high { "> " (high) "%" }
+                }
             }
             div.kpis {
                 @for (key, kpi, higher_better) in indicators(k) {
@@ -118,7 +136,7 @@ pub async fn show(
                                     label: label.clone(),
                                     pct: indicators(m).iter().find(|(k2, _, _)| *k2 == key).and_then(|(_, x, _)| x.pct),
                                 }).collect::<Vec<_>>(),
-                                higher_better,
+                                edges.filter(|_| higher_better),
                             ))
                         }
                     }

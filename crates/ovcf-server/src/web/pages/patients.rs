@@ -289,6 +289,13 @@ async fn record_page(
     Ok(respond(status, page(&ctx.frame(), mrn, content)))
 }
 
+fn ref_lines(lines: &[(f64, String)]) -> Vec<RefLine<'_>> {
+    lines
+        .iter()
+        .map(|(y, label)| RefLine { y: *y, label })
+        .collect()
+}
+
 /// The time series of measurement `kind`: (date, value).
 fn series(record: &Value, kind: &str) -> Vec<(String, f64)> {
     rows(record, "measurements")
@@ -393,6 +400,28 @@ fn record_markup(
     let events_row = timeline_rows.pop();
     timeline_rows.extend(drug_rows);
     timeline_rows.extend(events_row);
+    // Reference lines at the knowledge base's category edges (WHO T-score, QCT vBMD).
+    let th = ovcf_core::knowledge::Knowledge::embedded()
+        .ok()
+        .map(|k| &k.thresholds);
+    let t_lines: Vec<(f64, String)> = th
+        .map(|t| {
+            [t.dxa_osteoporosis_max_t.value, t.dxa_normal_min_t.value]
+                .iter()
+                .map(|v| (*v, format!("T = {v}")))
+                .collect()
+        })
+        .unwrap_or_default();
+    let qct_lines: Vec<(f64, String)> = th
+        .map(|t| {
+            [t.qct_osteoporosis_below.value, t.qct_low_max.value]
+                .iter()
+                .map(|v| (*v, format!("{v} mg/cm³")))
+                .collect()
+        })
+        .unwrap_or_default();
+    let t_refs = ref_lines(&t_lines);
+    let qct_refs = ref_lines(&qct_lines);
     let lumbar = series(record, "dxa_lumbar_t");
     let neck = series(record, "dxa_femoral_neck_t");
     let qct = series(record, "qct");
@@ -445,16 +474,16 @@ fn record_markup(
                 } @else {
                     @if !lumbar.is_empty() {
                         h3 { (ctx.t("form.f.bone_density.dxa.lumbar_spine_t")) }
-                        (charts::line_chart(ctx.t("form.f.bone_density.dxa.lumbar_spine_t"), &lumbar, -5.0, 1.0, &[RefLine { y: -2.5, label: "T = −2.5" }, RefLine { y: -1.0, label: "T = −1.0" }]))
+                        (charts::line_chart(ctx.t("form.f.bone_density.dxa.lumbar_spine_t"), &lumbar, -5.0, 1.0, &t_refs))
                     }
                     @if !neck.is_empty() {
                         h3 { (ctx.t("form.f.bone_density.dxa.femoral_neck_t")) }
-                        (charts::line_chart(ctx.t("form.f.bone_density.dxa.femoral_neck_t"), &neck, -5.0, 1.0, &[RefLine { y: -2.5, label: "T = −2.5" }, RefLine { y: -1.0, label: "T = −1.0" }]))
+                        (charts::line_chart(ctx.t("form.f.bone_density.dxa.femoral_neck_t"), &neck, -5.0, 1.0, &t_refs))
                     }
                 }
                 @if !qct.is_empty() {
                     h3 { (ctx.t("form.f.bone_density.qct_vbmd_mg_cm3")) }
-                    (charts::line_chart(ctx.t("form.f.bone_density.qct_vbmd_mg_cm3"), &qct, 0.0, 200.0, &[RefLine { y: 80.0, label: "80" }, RefLine { y: 120.0, label: "120" }]))
+                    (charts::line_chart(ctx.t("form.f.bone_density.qct_vbmd_mg_cm3"), &qct, 0.0, 200.0, &qct_refs))
                 }
             }
             section {
