@@ -127,8 +127,18 @@ const PERIOD: &str = "f.index_date >= $1 AND f.index_date <= $2";
 /// PostgreSQL would run each as a correlated SubPlan per row (~1 µs of executor overhead each);
 /// instead every condition becomes the set of the period's index fractures meeting it (hash
 /// semi/anti joins, one pass per table), left-joined on the fracture's id.
-fn sql(engine: Engine) -> String {
+///
+/// `by_month`: one row per calendar month of the index date (its `YYYY-MM` first), for run charts.
+fn sql(engine: Engine, by_month: bool) -> String {
     let conds = conditions(engine);
+    let (month_col, group) = if by_month {
+        (
+            "SUBSTR(f.index_date, 1, 7), ",
+            "\nGROUP BY SUBSTR(f.index_date, 1, 7)\nORDER BY 1",
+        )
+    } else {
+        ("", "")
+    };
     match engine {
         Engine::Sqlite => {
             let cols: Vec<String> = conds
@@ -136,7 +146,7 @@ fn sql(engine: Engine) -> String {
                 .map(|c| format!("COUNT(CASE WHEN {c} THEN 1 END)"))
                 .collect();
             format!(
-                "SELECT COUNT(*),\n  {}\nFROM index_fractures f\nWHERE {PERIOD}",
+                "SELECT {month_col}COUNT(*),\n  {}\nFROM index_fractures f\nWHERE {PERIOD}{group}",
                 cols.join(",\n  ")
             )
         }
@@ -150,7 +160,7 @@ fn sql(engine: Engine) -> String {
                 ));
             }
             format!(
-                "SELECT {}\nFROM index_fractures f{joins}\nWHERE {PERIOD}",
+                "SELECT {month_col}{}\nFROM index_fractures f{joins}\nWHERE {PERIOD}{group}",
                 cols.join(", ")
             )
         }
@@ -160,51 +170,86 @@ fn sql(engine: Engine) -> String {
 impl Store {
     /// The FLS indicators for index fractures dated `from` … `to` (ISO dates, inclusive).
     pub async fn kpi(&self, from: Option<&str>, to: Option<&str>) -> Result<Kpis> {
-        let f = match from {
-            Some(s) => crate::store::parse_date("--from", s)?.to_string(),
-            None => "0000-01-01".to_owned(),
-        };
-        let t = match to {
-            Some(s) => crate::store::parse_date("--to", s)?.to_string(),
-            None => "9999-12-31".to_owned(),
-        };
-        if f > t {
-            return Err(StoreError::invalid(
-                "--to",
-                format!("{t} is before --from {f}"),
-            ));
-        }
+        let (f, t) = period(from, to)?;
+        let rows = self.kpi_rows(&f, &t, false).await?;
+        let row = rows.into_iter().next().unwrap_or_default();
+        Ok(kpis_of(&row, 0, from, to))
+    }
+
+    /// The same indicators per calendar month of the index date (`YYYY-MM`, months without an
+    /// index fracture absent), in one query: the dashboard's run charts.
+    pub async fn kpi_by_month(&self, from: &str, to: &str) -> Result<Vec<(String, Kpis)>> {
+        let (f, t) = period(Some(from), Some(to))?;
+        let rows = self.kpi_rows(&f, &t, true).await?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let month = r.first().and_then(Val::as_str).unwrap_or("").to_owned();
+                (month, kpis_of(r, 1, None, None))
+            })
+            .collect())
+    }
+
+    async fn kpi_rows(&self, from: &str, to: &str, by_month: bool) -> Result<Vec<Vec<Val>>> {
         let mut tx = self.pool.read().await?;
         if self.engine() == Engine::Postgres {
             // The planner's cost estimate for this query exceeds jit_above_cost; compiling it took
             // over a second, longer than running it.
             tx.exec("SET LOCAL jit = off", &[]).await?;
         }
-        let row = tx
-            .fetch_opt(
-                &sql(self.engine()),
-                &[Val::text(f), Val::text(t)],
-                &[Ty::Int; 11],
+        let mut types = Vec::with_capacity(12);
+        if by_month {
+            types.push(Ty::Text);
+        }
+        types.extend([Ty::Int; 11]);
+        let rows = tx
+            .fetch(
+                &sql(self.engine(), by_month),
+                &[Val::text(from), Val::text(to)],
+                &types,
             )
-            .await?
-            .unwrap_or_default();
+            .await?;
         tx.rollback().await?;
-        let n = |i: usize| row.get(i).and_then(Val::as_i64).unwrap_or(0);
-        let all = n(0);
-        let augmented = n(8);
-        Ok(Kpis {
-            from: from.map(str::to_owned),
-            to: to.map(str::to_owned),
-            identified: Kpi::new(all, all),
-            bmd_within_90d: Kpi::new(n(1), all),
-            treatment_recommended: Kpi::new(n(2), all),
-            treatment_started_16w: Kpi::new(n(3), all),
-            followed_up_16w: Kpi::new(n(4), all),
-            followed_up_12m: Kpi::new(n(5), all),
-            adherent_52w: Kpi::new(n(6), all),
-            refracture_12m: Kpi::new(n(7), all),
-            cement_leakage: Kpi::new(n(9), augmented),
-            adjacent_fracture_12m: Kpi::new(n(10), augmented),
-        })
+        Ok(rows)
+    }
+}
+
+/// The period as ISO dates (open ends as the extreme dates), checked.
+fn period(from: Option<&str>, to: Option<&str>) -> Result<(String, String)> {
+    let f = match from {
+        Some(s) => crate::store::parse_date("--from", s)?.to_string(),
+        None => "0000-01-01".to_owned(),
+    };
+    let t = match to {
+        Some(s) => crate::store::parse_date("--to", s)?.to_string(),
+        None => "9999-12-31".to_owned(),
+    };
+    if f > t {
+        return Err(StoreError::invalid(
+            "--to",
+            format!("{t} is before --from {f}"),
+        ));
+    }
+    Ok((f, t))
+}
+
+/// The indicators from a result row whose eleven counts start at column `first`.
+fn kpis_of(row: &[Val], first: usize, from: Option<&str>, to: Option<&str>) -> Kpis {
+    let n = |i: usize| row.get(first + i).and_then(Val::as_i64).unwrap_or(0);
+    let all = n(0);
+    let augmented = n(8);
+    Kpis {
+        from: from.map(str::to_owned),
+        to: to.map(str::to_owned),
+        identified: Kpi::new(all, all),
+        bmd_within_90d: Kpi::new(n(1), all),
+        treatment_recommended: Kpi::new(n(2), all),
+        treatment_started_16w: Kpi::new(n(3), all),
+        followed_up_16w: Kpi::new(n(4), all),
+        followed_up_12m: Kpi::new(n(5), all),
+        adherent_52w: Kpi::new(n(6), all),
+        refracture_12m: Kpi::new(n(7), all),
+        cement_leakage: Kpi::new(n(9), augmented),
+        adjacent_fracture_12m: Kpi::new(n(10), augmented),
     }
 }

@@ -1130,3 +1130,37 @@ async fn care_gaps_story(db: &TestDb) {
     assert!(store.verify().await.unwrap().ok);
 }
 both_engines!(care_gaps_and_demo, care_gaps_story);
+
+/// The run charts' grouped query agrees with the period query month by month.
+async fn kpi_by_month_agrees(db: &TestDb) {
+    let store = Store::open(db.url()).await.unwrap();
+    let today = today();
+    store.seed_demo(ACTOR, today).await.unwrap();
+    let (from, to) = ("2000-01-01", "2100-12-31");
+    let months = store.kpi_by_month(from, to).await.unwrap();
+    assert!(months.len() >= 2, "{months:?}");
+    let total: i64 = months.iter().map(|(_, k)| k.identified.denominator).sum();
+    assert_eq!(
+        total,
+        store
+            .kpi(Some(from), Some(to))
+            .await
+            .unwrap()
+            .identified
+            .denominator
+    );
+    for (month, k) in &months {
+        let first = format!("{month}-01");
+        let last = d(&first).add_months(1).add_days(-1).to_string();
+        let single = store.kpi(Some(&first), Some(&last)).await.unwrap();
+        let strip = |mut k: ovcf_store::Kpis| {
+            k.from = None;
+            k.to = None;
+            k
+        };
+        assert_eq!(strip(single), strip(k.clone()), "{month}");
+    }
+    // A reversed period is refused as the period query refuses it.
+    assert!(store.kpi_by_month(to, from).await.is_err());
+}
+both_engines!(kpi_by_month_matches_period_queries, kpi_by_month_agrees);

@@ -86,20 +86,22 @@ pub async fn show(
         Err(e) if e.is_input_error() => (None, Some(e.to_string())),
         Err(e) => return Err(ctx.fail(&e)),
     };
-    // Run charts: one indicator query per month of the last twelve.
-    let mut months: Vec<(String, Kpis)> = Vec::new();
-    for i in (0..12).rev() {
-        let start = today.add_months(-i);
-        let first = ovcf_core::Date::new(start.year(), start.month(), 1).unwrap_or(start);
-        let last = first.add_months(1).add_days(-1);
-        match store
-            .kpi(Some(&first.to_string()), Some(&last.to_string()))
-            .await
-        {
-            Ok(k) => months.push((format!("{:04}-{:02}", first.year(), first.month()), k)),
-            Err(e) => return Err(ctx.fail(&e)),
-        }
-    }
+    // Run charts: the last twelve calendar months, in one grouped query.
+    let this_month = ovcf_core::Date::new(today.year(), today.month(), 1).unwrap_or(today);
+    let first = this_month.add_months(-11);
+    let last = this_month.add_months(1).add_days(-1);
+    let by_month = store
+        .kpi_by_month(&first.to_string(), &last.to_string())
+        .await
+        .map_err(|e| ctx.fail(&e))?;
+    let months: Vec<(String, Option<&Kpis>)> = (0..12)
+        .map(|i| {
+            let m = first.add_months(i);
+            let label = format!("{:04}-{:02}", m.year(), m.month());
+            let k = by_month.iter().find(|(l, _)| *l == label).map(|(_, k)| k);
+            (label, k)
+        })
+        .collect();
     let edges = band_edges();
     let content = html! {
         h1 { (ctx.t("web.dashboard_title")) }
@@ -134,7 +136,7 @@ pub async fn show(
                                 ctx.t(&format!("kpi.{key}")),
                                 &months.iter().map(|(label, m)| RunPoint {
                                     label: label.clone(),
-                                    pct: indicators(m).iter().find(|(k2, _, _)| *k2 == key).and_then(|(_, x, _)| x.pct),
+                                    pct: m.and_then(|m| indicators(m).iter().find(|(k2, _, _)| *k2 == key).and_then(|(_, x, _)| x.pct)),
                                 }).collect::<Vec<_>>(),
                                 edges.filter(|_| higher_better),
                             ))
