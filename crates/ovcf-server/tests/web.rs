@@ -767,3 +767,36 @@ async fn the_administrator_adds_users_and_issues_and_revokes_tokens() {
     assert!(!export.contains(&token));
     assert!(store.verify().await.unwrap().ok);
 }
+
+#[tokio::test]
+async fn pages_are_gzipped_for_browsers_that_ask() {
+    let w = web().await;
+    let req = |path: &str| {
+        Request::get(path)
+            .header(header::ACCEPT_ENCODING, "gzip, deflate, br")
+            .body(Body::empty())
+            .unwrap()
+    };
+    let css = send(&w.app, req("/static/app.css")).await;
+    assert_eq!(
+        css.headers
+            .get(header::CONTENT_ENCODING)
+            .and_then(|v| v.to_str().ok()),
+        Some("gzip")
+    );
+    assert!(
+        css.body.len() < ovcf_server::web::APP_CSS.len() / 2,
+        "gzip shrinks the stylesheet"
+    );
+    let login = send(&w.app, req("/login")).await;
+    assert_eq!(
+        login
+            .headers
+            .get(header::CONTENT_ENCODING)
+            .and_then(|v| v.to_str().ok()),
+        Some("gzip")
+    );
+    // The API's answers are not compressed (byte-for-byte identity with `ovcf assess`).
+    let health = send(&w.app, req("/healthz")).await;
+    assert!(health.headers.get(header::CONTENT_ENCODING).is_none());
+}
