@@ -177,10 +177,7 @@ impl AppState {
         AppState {
             inner: Arc::new(Inner {
                 limiter: RateLimiter::new(config.rate_limit),
-                web: web::WebState {
-                    sessions: web::session::Sessions::default(),
-                    pdf: web::pdf::PdfRenderer::new(config.pdf_browser.clone()),
-                },
+                web: web::WebState::new(config.pdf_browser.clone()),
                 fhir_client: fhir_fetch::FhirClient::default(),
                 config,
                 resolver,

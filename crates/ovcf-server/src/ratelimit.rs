@@ -33,7 +33,9 @@ struct Bucket {
 
 /// The buckets, keyed by principal.
 pub struct RateLimiter {
-    limit: RateLimit,
+    /// Tokens refilled per second; `0` disables the limit.
+    rate: f64,
+    burst: f64,
     buckets: Mutex<HashMap<String, Bucket>>,
 }
 
@@ -42,8 +44,15 @@ const MAX_BUCKETS: usize = 10_000;
 
 impl RateLimiter {
     pub fn new(limit: RateLimit) -> RateLimiter {
+        RateLimiter::with_rate(f64::from(limit.per_second), limit.burst)
+    }
+
+    /// A limiter refilling `per_second` tokens a second (may be below 1: `5.0 / 60.0` is five a
+    /// minute), with `burst` at once.
+    pub fn with_rate(per_second: f64, burst: u32) -> RateLimiter {
         RateLimiter {
-            limit,
+            rate: per_second.max(0.0),
+            burst: f64::from(burst.max(1)),
             buckets: Mutex::new(HashMap::new()),
         }
     }
@@ -54,11 +63,10 @@ impl RateLimiter {
     }
 
     fn check_at(&self, key: &str, now: Instant) -> Result<(), Duration> {
-        if self.limit.per_second == 0 {
+        if self.rate == 0.0 {
             return Ok(());
         }
-        let rate = f64::from(self.limit.per_second);
-        let burst = f64::from(self.limit.burst.max(1));
+        let (rate, burst) = (self.rate, self.burst);
         // A poisoned lock only means another request panicked mid-update; the map is still usable.
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         if buckets.len() >= MAX_BUCKETS && !buckets.contains_key(key) {
@@ -103,6 +111,21 @@ mod tests {
         let t1 = t0 + Duration::from_millis(100);
         assert!(l.check_at("a", t1).is_ok());
         assert!(l.check_at("a", t1).is_err());
+    }
+
+    #[test]
+    fn slow_rates_below_one_a_second() {
+        let l = RateLimiter::with_rate(5.0 / 60.0, 5);
+        let t0 = Instant::now();
+        for _ in 0..5 {
+            assert!(l.check_at("login:u", t0).is_ok());
+        }
+        let wait = l.check_at("login:u", t0).err().unwrap_or_default();
+        assert!(
+            wait >= Duration::from_secs(11) && wait <= Duration::from_secs(12),
+            "{wait:?}"
+        );
+        assert!(l.check_at("login:u", t0 + Duration::from_secs(12)).is_ok());
     }
 
     #[test]

@@ -800,3 +800,23 @@ async fn pages_are_gzipped_for_browsers_that_ask() {
     let health = send(&w.app, req("/healthz")).await;
     assert!(health.headers.get(header::CONTENT_ENCODING).is_none());
 }
+
+#[tokio::test]
+async fn guessing_a_password_is_throttled_per_user_name() {
+    let w = web().await;
+    let mut b = Browser::new(&w.app);
+    for _ in 0..5 {
+        let a = b.sign_in("dr.li", "wrong-password-guess").await;
+        assert_eq!(a.status, StatusCode::OK);
+    }
+    // The sixth attempt in the same minute is refused even with the right password.
+    let a = b.sign_in("dr.li", CLINICIAN_PW).await;
+    assert_eq!(a.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(!b.cookies.contains_key("ovcf_session"));
+    // Another user is not affected.
+    let mut other = Browser::new(&w.app);
+    assert_eq!(
+        other.sign_in("nurse.wang", COORDINATOR_PW).await.status,
+        StatusCode::SEE_OTHER
+    );
+}

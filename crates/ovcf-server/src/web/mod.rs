@@ -33,10 +33,21 @@ use crate::auth::Role;
 use session::WebSession;
 
 /// State of the web application inside [`AppState`].
-#[derive(Default)]
 pub struct WebState {
     pub sessions: session::Sessions,
     pub pdf: pdf::PdfRenderer,
+    /// Sign-in attempts per user name: five, then one every twelve seconds.
+    pub sign_ins: crate::ratelimit::RateLimiter,
+}
+
+impl WebState {
+    pub fn new(pdf_browser: Option<std::path::PathBuf>) -> WebState {
+        WebState {
+            sessions: session::Sessions::default(),
+            pdf: pdf::PdfRenderer::new(pdf_browser),
+            sign_ins: crate::ratelimit::RateLimiter::with_rate(5.0 / 60.0, 5),
+        }
+    }
 }
 
 /// The language cookie's name.

@@ -185,10 +185,12 @@ impl FromRequestParts<AppState> for WebSession {
             .uri
             .path_and_query()
             .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned());
+        // After signing in the browser comes back with a GET: a form's target would not answer
+        // it, so a form posted after the session ended leads to the start page.
         let back = if parts.method == axum::http::Method::GET {
             back
         } else {
-            parts.uri.path().to_owned()
+            "/".to_owned()
         };
         cookie(&parts.headers, COOKIE)
             .and_then(|id| state.web().sessions.get(id))

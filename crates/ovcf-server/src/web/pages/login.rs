@@ -1,9 +1,9 @@
 //! Sign-in and sign-out.
 //!
 //! Sign-in CSRF (a page signing the victim into another account) is stopped with a double-submit
-//! token: a random value in a short-lived cookie and in the form must match. Failed attempts are
-//! rate-limited per user name; unknown names and wrong passwords get the same answer after the
-//! same work (a hash is verified either way).
+//! token: a random value in a short-lived cookie and in the form must match. Attempts are
+//! rate-limited per user name (five, then one every twelve seconds); unknown names and wrong
+//! passwords get the same answer after the same work (a hash is verified either way).
 
 use axum::Form;
 use axum::extract::{Query, State};
@@ -135,7 +135,7 @@ pub async fn submit(
             status,
         )
     };
-    if state.limiter().check(&format!("login:{user}")).is_err() {
+    if state.web().sign_ins.check(&user).is_err() {
         return refused(StatusCode::TOO_MANY_REQUESTS);
     }
     let Some(accounts) = state.accounts() else {
