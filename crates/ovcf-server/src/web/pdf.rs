@@ -4,8 +4,8 @@
 //! Why a browser and not a PDF crate: Chinese text needs a CJK font with shaping and line
 //! breaking that matches what the clinician saw on screen; a browser already does all of that
 //! with the system's Noto CJK fonts, and the PDF is then the print view, not a second layout to
-//! keep in step. The cost is a runtime dependency: without a browser the PDF link answers 503
-//! and the page's Print button (print stylesheet) still works. `--pdf-browser` or
+//! keep in step. The cost is a runtime dependency: without a browser the pages offer no PDF link
+//! (the route answers 503) and the Print button (print stylesheet) still works. `--pdf-browser` or
 //! `OVCF_PDF_BROWSER` names the executable; otherwise `chromium`, `chromium-browser`,
 //! `google-chrome` are looked for on `PATH`.
 //!
@@ -117,6 +117,7 @@ impl PdfRenderer {
         }
     }
 
+    /// Whether a browser was found (the pages offer the PDF link only then).
     pub fn available(&self) -> bool {
         self.browser.is_some()
     }

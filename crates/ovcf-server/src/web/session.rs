@@ -107,16 +107,6 @@ impl Sessions {
     pub fn remove(&self, id: &str) {
         self.lock().remove(&token_digest(id));
     }
-
-    /// Number of live sessions (tests).
-    pub fn len(&self) -> usize {
-        let now = Instant::now();
-        self.lock().values().filter(|e| live(e, now)).count()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 fn live(e: &Entry, now: Instant) -> bool {

@@ -375,6 +375,7 @@ pub fn read_form(
 /// `POST /assess`: the report, or the form again with the problems at their fields. With
 /// `edit=1` and a `request` field, the form filled from that request.
 pub async fn submit(
+    State(state): State<AppState>,
     headers: HeaderMap,
     session: WebSession,
     Form(pairs): Form<Vec<(String, String)>>,
@@ -397,7 +398,14 @@ pub async fn submit(
         ),
         Ok((value, valid)) => {
             let report = ovcf_core::assess_valid(&valid).map_err(|e| ctx.fail(&e))?;
-            report_page(&ctx, &value, &report, None, &[])
+            report_page(
+                &ctx,
+                &value,
+                &report,
+                None,
+                &[],
+                state.web().pdf.available(),
+            )
         }
     })
 }
@@ -410,6 +418,7 @@ pub fn report_page(
     report: &AssessmentReport,
     saved: Option<(&str, i64)>,
     header: &[(String, String)],
+    pdf_available: bool,
 ) -> Response {
     let opts = RenderOptions {
         lang: ctx.lang,
@@ -439,14 +448,18 @@ pub fn report_page(
                             input type="hidden" name="request" value=(request_json);
                             button type="submit" { (ctx.t("web.edit_inputs")) }
                         }
-                        form method="post" action="/assess/pdf" {
-                            input type="hidden" name="csrf" value=(ctx.session.csrf);
-                            input type="hidden" name="request" value=(request_json);
-                            button type="submit" { (ctx.t("web.download_pdf")) }
+                        @if pdf_available {
+                            form method="post" action="/assess/pdf" {
+                                input type="hidden" name="csrf" value=(ctx.session.csrf);
+                                input type="hidden" name="request" value=(request_json);
+                                button type="submit" { (ctx.t("web.download_pdf")) }
+                            }
                         }
                     }
                     Some((mrn, id)) => {
-                        a.button href={ "/patients/" (crate::web::url_encode(mrn)) "/assessments/" (id) "/pdf" } { (ctx.t("web.download_pdf")) }
+                        @if pdf_available {
+                            a.button href={ "/patients/" (crate::web::url_encode(mrn)) "/assessments/" (id) "/pdf" } { (ctx.t("web.download_pdf")) }
+                        }
                         a.button href={ "/patients/" (crate::web::url_encode(mrn)) } { (ctx.t("web.back_to_patient")) }
                     }
                 }

@@ -673,6 +673,7 @@ pub async fn assessment(
         &st.report,
         Some((&mrn, id)),
         &st.header,
+        state.web().pdf.available(),
     ))
 }
 
