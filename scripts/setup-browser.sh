@@ -24,7 +24,8 @@ if ((${#need[@]})); then
   fi
 fi
 
-if [ ! -d e2e/node_modules/playwright-core ]; then
+# `npm ls` fails when a dependency of package.json is missing or not the locked version.
+if ! (cd e2e && npm ls --depth=0 >/dev/null 2>&1); then
   (cd e2e && npm ci --no-audit --no-fund --loglevel=error)
 fi
 echo "browser test tools ready: $(chromium --version 2>/dev/null | head -1), node $(node --version)"

@@ -59,6 +59,9 @@ pub trait Accounts: PrincipalResolver {
         let _ = actor;
         None
     }
+    /// Disables a user (no sign-in, tokens stop resolving); `false` when there was no such active
+    /// user.
+    fn disable_user<'a>(&'a self, name: &'a str) -> AccountsFuture<'a, bool>;
     /// Every user (never a hash), for the administrator's page.
     fn list_users(&self) -> AccountsFuture<'_, Vec<UserListing>>;
     /// Every API token (never a digest), newest first.
@@ -79,6 +82,7 @@ struct MemoryInner {
     /// digest → (id, user, revoked)
     tokens: HashMap<String, (i64, String, bool)>,
     clients: Vec<(String, String)>,
+    disabled: std::collections::HashSet<String>,
 }
 
 impl MemoryAccounts {
@@ -93,7 +97,7 @@ impl PrincipalResolver for MemoryAccounts {
         let found = inner
             .tokens
             .get(&token_digest(token))
-            .filter(|(_, _, revoked)| !revoked)
+            .filter(|(_, user, revoked)| !revoked && !inner.disabled.contains(user))
             .and_then(|(_, user, _)| {
                 inner.users.get(user).map(|(role, _)| Principal {
                     user: user.clone(),
@@ -132,7 +136,12 @@ impl Accounts for MemoryAccounts {
     }
 
     fn user_credentials<'a>(&'a self, name: &'a str) -> AccountsFuture<'a, Option<(Role, String)>> {
-        let found = self.lock().users.get(name).cloned();
+        let inner = self.lock();
+        let found = inner
+            .users
+            .get(name)
+            .filter(|_| !inner.disabled.contains(name))
+            .cloned();
         Box::pin(async move { Ok(found) })
     }
 
@@ -174,6 +183,12 @@ impl Accounts for MemoryAccounts {
         Box::pin(async move { Ok(clients) })
     }
 
+    fn disable_user<'a>(&'a self, name: &'a str) -> AccountsFuture<'a, bool> {
+        let mut inner = self.lock();
+        let done = inner.users.contains_key(name) && inner.disabled.insert(name.to_owned());
+        Box::pin(async move { Ok(done) })
+    }
+
     fn list_users(&self) -> AccountsFuture<'_, Vec<UserListing>> {
         let inner = self.lock();
         let mut users: Vec<UserListing> = inner
@@ -188,6 +203,7 @@ impl Accounts for MemoryAccounts {
                     .values()
                     .filter(|(_, u, revoked)| u == name && !revoked)
                     .count() as i64,
+                disabled_at: inner.disabled.contains(name).then(String::new),
             })
             .collect();
         users.sort_by(|a, b| a.name.cmp(&b.name));

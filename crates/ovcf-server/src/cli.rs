@@ -99,6 +99,9 @@ pub enum UserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Disable a user (staff who left): no sign-in, API tokens stop working; the record stays
+    /// for the audit trail.
+    Disable { name: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -180,6 +183,13 @@ pub async fn run_admin(
             let phc = crate::secrets::hash_password(&password)?;
             let user = accounts.add_user(&name, role, &phc).await?;
             writeln!(out, "{}", serde_json::to_string(&user)?)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        ServerCommand::User(UserCommand::Disable { name }) => {
+            if !accounts.disable_user(&name).await? {
+                bail!("no active user named {name:?}");
+            }
+            writeln!(out, "{}", serde_json::json!({"disabled": name}))?;
             Ok(ExitCode::SUCCESS)
         }
         ServerCommand::Token(TokenCommand::Create { format }) => {

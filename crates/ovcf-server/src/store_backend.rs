@@ -145,6 +145,15 @@ impl Accounts for StoreBackend {
         Box::pin(async move { self.store.cds_clients().await.map_err(accounts_error) })
     }
 
+    fn disable_user<'a>(&'a self, name: &'a str) -> AccountsFuture<'a, bool> {
+        Box::pin(async move {
+            self.store
+                .account_disable_user(&self.actor, name)
+                .await
+                .map_err(accounts_error)
+        })
+    }
+
     fn list_users(&self) -> AccountsFuture<'_, Vec<crate::accounts::UserListing>> {
         Box::pin(async move { self.store.account_users().await.map_err(accounts_error) })
     }

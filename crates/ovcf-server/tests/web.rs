@@ -820,3 +820,57 @@ async fn guessing_a_password_is_throttled_per_user_name() {
         StatusCode::SEE_OTHER
     );
 }
+
+#[tokio::test]
+async fn a_disabled_user_loses_sessions_tokens_and_sign_in() {
+    let w = web().await;
+    let mut admin = Browser::new(&w.app);
+    admin.sign_in("root", "administrator-pass").await;
+    let csrf = admin.csrf("/admin").await;
+    // A token and an open session for the clinician.
+    let issued = admin
+        .post(
+            "/admin/tokens",
+            form_body(&[("csrf", &csrf), ("user", "dr.li")]),
+        )
+        .await
+        .text();
+    let token = issued
+        .split("id=\"new-token\">")
+        .nth(1)
+        .and_then(|r| r.split('<').next())
+        .unwrap()
+        .to_owned();
+    let mut doc = Browser::new(&w.app);
+    doc.sign_in("dr.li", CLINICIAN_PW).await;
+    assert_eq!(doc.get("/assess").await.status, StatusCode::OK);
+    // The administrator cannot disable themselves.
+    let own = admin
+        .post("/admin/users/root/disable", form_body(&[("csrf", &csrf)]))
+        .await;
+    assert!(own.text().contains("form-error"));
+    let a = admin
+        .post("/admin/users/dr.li/disable", form_body(&[("csrf", &csrf)]))
+        .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER);
+    // The open session ends, the token stops working, signing in again fails.
+    assert_eq!(doc.get("/assess").await.status, StatusCode::SEE_OTHER);
+    let api = Request::get("/api/v1/schema/request")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(send(&w.app, api).await.status, StatusCode::UNAUTHORIZED);
+    let mut again = Browser::new(&w.app);
+    assert!(
+        again
+            .sign_in("dr.li", CLINICIAN_PW)
+            .await
+            .text()
+            .contains("form-error")
+    );
+    assert!(admin.get("/admin").await.text().contains(tr_disabled()));
+}
+
+fn tr_disabled() -> &'static str {
+    ovcf_report::t(ovcf_report::Lang::Zh, "web.disabled")
+}

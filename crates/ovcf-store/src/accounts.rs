@@ -24,6 +24,7 @@ use crate::{Result, Store, StoreError};
 /// Kinds of `service_event` rows.
 pub mod kind {
     pub const USER_ADDED: &str = "user_added";
+    pub const USER_DISABLED: &str = "user_disabled";
     pub const TOKEN_CREATED: &str = "token_created";
     pub const TOKEN_REVOKED: &str = "token_revoked";
     pub const CDS_CLIENT_ADDED: &str = "cds_client_added";
@@ -154,12 +155,13 @@ impl Store {
         })
     }
 
-    /// The stored password hash and role of a user.
+    /// The stored password hash and role of a user who may sign in (`None` when unknown or
+    /// disabled).
     pub async fn account_password(&self, name: &str) -> Result<Option<(String, String)>> {
         let mut tx = self.pool.read().await?;
         let row = tx
             .fetch_opt(
-                "SELECT password_hash, role FROM accounts_users WHERE name = $1",
+                "SELECT password_hash, role FROM accounts_users WHERE name = $1 AND disabled_at IS NULL",
                 &[Val::text(name)],
                 &[Ty::Text, Ty::Text],
             )
@@ -211,7 +213,7 @@ impl Store {
         let row = tx
             .fetch_opt(
                 "SELECT u.name, u.role FROM api_tokens t JOIN accounts_users u ON u.name = t.user_name \
-                 WHERE t.digest = $1 AND t.revoked_at IS NULL",
+                 WHERE t.digest = $1 AND t.revoked_at IS NULL AND u.disabled_at IS NULL",
                 &[Val::text(digest)],
                 &[Ty::Text, Ty::Text],
             )
@@ -408,6 +410,8 @@ pub struct UserListing {
     pub created_at: String,
     /// API tokens not revoked.
     pub live_tokens: i64,
+    /// When the user was disabled; `None` for an active user.
+    pub disabled_at: Option<String>,
 }
 
 /// An API token as the administrator sees it (never the digest).
@@ -426,10 +430,10 @@ impl Store {
         let rows = tx
             .fetch(
                 "SELECT u.name, u.role, u.created_at, \
-                 (SELECT COUNT(*) FROM api_tokens t WHERE t.user_name = u.name AND t.revoked_at IS NULL) \
-                 FROM accounts_users u ORDER BY u.name",
+                 (SELECT COUNT(*) FROM api_tokens t WHERE t.user_name = u.name AND t.revoked_at IS NULL), \
+                 u.disabled_at FROM accounts_users u ORDER BY u.name",
                 &[],
-                &[Ty::Text, Ty::Text, Ty::Text, Ty::Int],
+                &[Ty::Text, Ty::Text, Ty::Text, Ty::Int, Ty::Text],
             )
             .await?;
         tx.rollback().await?;
@@ -440,8 +444,37 @@ impl Store {
                 role: r.get(1).and_then(Val::as_str).unwrap_or("").to_owned(),
                 created_at: r.get(2).and_then(Val::as_str).unwrap_or("").to_owned(),
                 live_tokens: r.get(3).and_then(Val::as_i64).unwrap_or(0),
+                disabled_at: r.get(4).and_then(Val::as_str).map(str::to_owned),
             })
             .collect())
+    }
+
+    /// Disables a user: they can no longer sign in and their API tokens stop resolving; the row
+    /// stays, since audit events name the user. `false` (nothing written) for an unknown or
+    /// already disabled user. Audited as `actor` (`user_disabled`).
+    pub async fn account_disable_user(&self, actor: &str, name: &str) -> Result<bool> {
+        check_actor(actor)?;
+        let mut w = Writer::begin(&self.pool, actor).await?;
+        let live =
+            w.tx.fetch_opt(
+                "SELECT name FROM accounts_users WHERE name = $1 AND disabled_at IS NULL",
+                &[Val::text(name)],
+                &[Ty::Text],
+            )
+            .await?
+            .is_some();
+        if !live {
+            w.tx.rollback().await?;
+            return Ok(false);
+        }
+        w.tx.exec(
+            "UPDATE accounts_users SET disabled_at = $1 WHERE name = $2 AND disabled_at IS NULL",
+            &[Val::text(audit::now_utc()), Val::text(name)],
+        )
+        .await?;
+        service_event(&mut w, kind::USER_DISABLED, name, json!({})).await?;
+        w.commit().await?;
+        Ok(true)
     }
 
     /// Every API token, newest first.

@@ -15,7 +15,7 @@ use crate::schema::Entity;
 use crate::{InputError, Result, StoreError};
 
 /// The schema version this program writes. A database with a higher version is refused untouched.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 struct Migration {
     version: i64,
@@ -36,6 +36,12 @@ const MIGRATIONS: &[Migration] = &[
         description: "accounts tables; audited patient searches and service events",
         sqlite: include_str!("../migrations/sqlite/0002_accounts_audit.sql"),
         postgres: include_str!("../migrations/postgres/0002_accounts_audit.sql"),
+    },
+    Migration {
+        version: 3,
+        description: "users can be disabled",
+        sqlite: include_str!("../migrations/sqlite/0003_disable_users.sql"),
+        postgres: include_str!("../migrations/postgres/0003_disable_users.sql"),
     },
 ];
 

@@ -210,7 +210,10 @@ fn invalid_paths(e: StoreError) -> Vec<String> {
 
 async fn story(db: &TestDb) {
     let store = Store::open(db.url()).await.unwrap();
-    assert_eq!(store.schema_version().await.unwrap(), 2);
+    assert_eq!(
+        store.schema_version().await.unwrap(),
+        ovcf_store::SCHEMA_VERSION
+    );
     add(&store, "M001").await;
     // Duplicate MRN: refused, nothing written.
     let before = events(&store).await;
@@ -733,7 +736,8 @@ both_engines!(tamper_row_without_event, tamper_insert_row);
 async fn newer_schema(db: &TestDb) {
     let store = small_registry(db).await;
     store.close().await;
-    db.raw("INSERT INTO schema_migrations (version, description, checksum, applied_at) VALUES (3, 'future', 'x', 'later')")
+    let future = ovcf_store::SCHEMA_VERSION + 1;
+    db.raw(&format!("INSERT INTO schema_migrations (version, description, checksum, applied_at) VALUES ({future}, 'future', 'x', 'later')"))
         .await;
     let err = match Store::open(db.url()).await {
         Err(e) => e,
@@ -741,15 +745,15 @@ async fn newer_schema(db: &TestDb) {
     };
     assert!(matches!(
         err,
-        StoreError::SchemaTooNew {
-            found: 3,
-            supported: 2
-        }
+        StoreError::SchemaTooNew { found, supported }
+            if found == future && supported == ovcf_store::SCHEMA_VERSION
     ));
     assert!(err.to_string().contains("upgrade ovcf"), "{err}");
     // Untouched: remove the marker and the registry is intact.
-    db.raw("DELETE FROM schema_migrations WHERE version = 3")
-        .await;
+    db.raw(&format!(
+        "DELETE FROM schema_migrations WHERE version = {future}"
+    ))
+    .await;
     let store = Store::open(db.url()).await.unwrap();
     assert!(store.verify().await.unwrap().ok);
     store.close().await;
@@ -993,7 +997,8 @@ async fn accounts_migrate_forward(db: &TestDb) {
     store.close().await;
     // Back to what a version-1 database looked like.
     db.raw(
-        "DELETE FROM schema_migrations WHERE version = 2; DROP TABLE patient_searches; DROP TABLE service_events; \
+        "DELETE FROM schema_migrations WHERE version IN (2, 3); ALTER TABLE accounts_users DROP COLUMN disabled_at; \
+         DROP TABLE patient_searches; DROP TABLE service_events; \
          INSERT INTO accounts_users (name, role, password_hash, created_at) VALUES ('old', 'admin', '$argon2id$x', '2026-01-01T00:00:00.000Z'); \
          INSERT INTO api_tokens (id, user_name, digest, created_at) VALUES (1, 'old', 'd1', '2026-01-01T00:00:00.000Z'); \
          INSERT INTO cds_clients (iss, jwks, added_at) VALUES ('https://ehr.example', '{\"keys\":[]}', '2026-01-01T00:00:00.000Z')",
@@ -1001,8 +1006,11 @@ async fn accounts_migrate_forward(db: &TestDb) {
     .await;
     let store = Store::connect(db.url()).await.unwrap();
     assert_eq!(store.schema_version().await.unwrap(), 1);
-    assert_eq!(store.migrate().await.unwrap(), vec![2]);
-    assert_eq!(store.schema_version().await.unwrap(), 2);
+    assert_eq!(store.migrate().await.unwrap(), vec![2, 3]);
+    assert_eq!(
+        store.schema_version().await.unwrap(),
+        ovcf_store::SCHEMA_VERSION
+    );
     assert_eq!(store.account_user_count().await.unwrap(), 1);
     let who = store.account_principal("d1").await.unwrap().unwrap();
     assert_eq!((who.name.as_str(), who.role.as_str()), ("old", "admin"));
@@ -1164,3 +1172,52 @@ async fn kpi_by_month_agrees(db: &TestDb) {
     assert!(store.kpi_by_month(to, from).await.is_err());
 }
 both_engines!(kpi_by_month_matches_period_queries, kpi_by_month_agrees);
+
+/// A disabled user can no longer sign in or use a token; the change is audited and the row stays.
+async fn disable_user_story(db: &TestDb) {
+    let store = Store::open(db.url()).await.unwrap();
+    store
+        .account_add_user("local:ops", "dr.gone", "clinician", "$argon2id$x")
+        .await
+        .unwrap();
+    store
+        .account_add_token("local:ops", "dr.gone", "digest-1")
+        .await
+        .unwrap();
+    assert!(store.account_principal("digest-1").await.unwrap().is_some());
+    assert!(store.account_password("dr.gone").await.unwrap().is_some());
+    assert!(
+        store
+            .account_disable_user("local:ops", "dr.gone")
+            .await
+            .unwrap()
+    );
+    assert!(store.account_principal("digest-1").await.unwrap().is_none());
+    assert!(store.account_password("dr.gone").await.unwrap().is_none());
+    // Twice, or an unknown user: nothing happens, nothing is written.
+    let before = events(&store).await;
+    assert!(
+        !store
+            .account_disable_user("local:ops", "dr.gone")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .account_disable_user("local:ops", "nobody")
+            .await
+            .unwrap()
+    );
+    assert_eq!(before, events(&store).await);
+    let listed = store.account_users().await.unwrap();
+    let gone = listed.iter().find(|u| u.name == "dr.gone").unwrap();
+    assert!(gone.disabled_at.is_some());
+    let disabled = exported(&store, "service_event")
+        .await
+        .into_iter()
+        .filter(|e| e["row"]["kind"] == "user_disabled")
+        .count();
+    assert_eq!(disabled, 1);
+    assert!(store.verify().await.unwrap().ok);
+}
+both_engines!(disabled_users_lose_access, disable_user_story);

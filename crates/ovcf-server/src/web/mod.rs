@@ -287,6 +287,10 @@ pub fn router() -> Router<AppState> {
         .route("/dashboard", get(pages::dashboard::show))
         .route("/admin", get(pages::admin::show))
         .route("/admin/users", post(pages::admin::add_user))
+        .route(
+            "/admin/users/{name}/disable",
+            post(pages::admin::disable_user),
+        )
         .route("/admin/tokens", post(pages::admin::issue_token))
         .route(
             "/admin/tokens/{id}/revoke",

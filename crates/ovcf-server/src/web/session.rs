@@ -103,6 +103,11 @@ impl Sessions {
         })
     }
 
+    /// Ends every session of `user` (the user was disabled).
+    pub fn remove_user(&self, user: &str) {
+        self.lock().retain(|_, e| e.user != user);
+    }
+
     /// Ends the session of `id`.
     pub fn remove(&self, id: &str) {
         self.lock().remove(&token_digest(id));
@@ -182,9 +187,30 @@ impl FromRequestParts<AppState> for WebSession {
         } else {
             "/".to_owned()
         };
-        cookie(&parts.headers, COOKIE)
-            .and_then(|id| state.web().sessions.get(id))
-            .ok_or(SignInFirst(back))
+        let id = cookie(&parts.headers, COOKIE).ok_or_else(|| SignInFirst(back.clone()))?;
+        let session = state
+            .web()
+            .sessions
+            .get(id)
+            .ok_or_else(|| SignInFirst(back.clone()))?;
+        // A user disabled since sign-in (from the CLI, another process) loses the session at
+        // the next request.
+        if !still_active(state, &session).await {
+            state.web().sessions.remove(id);
+            return Err(SignInFirst(back));
+        }
+        Ok(session)
+    }
+}
+
+/// Whether the session's user may still sign in with the same role.
+async fn still_active(state: &AppState, session: &WebSession) -> bool {
+    match state.accounts() {
+        None => true,
+        Some(accounts) => matches!(
+            accounts.user_credentials(&session.user).await,
+            Ok(Some((role, _))) if role == session.role
+        ),
     }
 }
 
@@ -195,7 +221,11 @@ impl axum::extract::OptionalFromRequestParts<AppState> for WebSession {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Option<Self>, Self::Rejection> {
-        Ok(cookie(&parts.headers, COOKIE).and_then(|id| state.web().sessions.get(id)))
+        let session = cookie(&parts.headers, COOKIE).and_then(|id| state.web().sessions.get(id));
+        Ok(match session {
+            Some(s) if still_active(state, &s).await => Some(s),
+            _ => None,
+        })
     }
 }
 

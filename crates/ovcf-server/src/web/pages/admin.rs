@@ -48,13 +48,26 @@ async fn admin_page(
                     th scope="col" { (ctx.t("web.role_label")) }
                     th scope="col" { (ctx.t("web.created")) }
                     th scope="col" { (ctx.t("web.live_tokens")) }
+                    th scope="col" { (ctx.t("web.status")) }
                 } }
                 tbody { @for u in &users {
-                    tr {
+                    tr data-user=(u.name) {
                         th scope="row" { (u.name) }
                         td { (ctx.t(&format!("web.role.{}", u.role))) }
                         td { (u.created_at) }
                         td { (u.live_tokens) }
+                        td {
+                            @match &u.disabled_at {
+                                Some(at) => { (ctx.t("web.disabled")) " " (at) }
+                                None if u.name == ctx.session.user => { (ctx.t("web.active")) }
+                                None => {
+                                    form method="post" action={ "/admin/users/" (crate::web::url_encode(&u.name)) "/disable" } {
+                                        input type="hidden" name="csrf" value=(ctx.session.csrf);
+                                        button type="submit" { (ctx.t("web.disable")) }
+                                    }
+                                }
+                            }
+                        }
                     }
                 } }
             }
@@ -234,4 +247,31 @@ pub async fn revoke_token(
         Ok(_) => Ok(Redirect::to("/admin").into_response()),
         Err(e) => Err(ctx.fail(&e)),
     }
+}
+
+/// `POST /admin/users/{name}/disable`: the user can no longer sign in, their API tokens stop
+/// working and their open browser sessions end. An administrator cannot disable themselves here
+/// (the last administrator would lock everyone out).
+pub async fn disable_user(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    session: WebSession,
+    Path(name): Path<String>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, Response> {
+    let ctx = Ctx::new(&headers, &session, "/admin", "admin");
+    ctx.require_form(ADMIN, &pairs)?;
+    if name == session.user {
+        return Ok(admin_page(&state, &ctx, Some(ctx.t("web.cannot_disable_self")), None).await);
+    }
+    let Some(accounts) = acting(&state, &session).or_else(|| state.accounts_arc()) else {
+        return Err(ctx.fail(&"no account store"));
+    };
+    accounts
+        .disable_user(&name)
+        .await
+        .map_err(|e| ctx.fail(&e))?;
+    state.web().sessions.remove_user(&name);
+    tracing::info!(by = %session.user, "user disabled from the web");
+    Ok(Redirect::to("/admin").into_response())
 }
