@@ -171,6 +171,22 @@ impl<'a> Browser<'a> {
     }
 }
 
+/// Issues an API token for `user` from the administrator's page; the token as shown once.
+async fn issue_token(admin: &mut Browser<'_>, csrf: &str, user: &str) -> String {
+    let page = admin
+        .post(
+            "/admin/tokens",
+            form_body(&[("csrf", csrf), ("user", user)]),
+        )
+        .await
+        .text();
+    page.split("id=\"new-token\">")
+        .nth(1)
+        .and_then(|r| r.split('<').next())
+        .unwrap_or("")
+        .to_owned()
+}
+
 fn location(a: &Answer) -> String {
     a.headers
         .get(header::LOCATION)
@@ -709,19 +725,7 @@ async fn the_administrator_adds_users_and_issues_and_revokes_tokens() {
     );
     assert_eq!(zhao.get("/assess").await.status, StatusCode::OK);
     // A token for the new user is shown once and works on the API until revoked.
-    let issued = admin
-        .post(
-            "/admin/tokens",
-            form_body(&[("csrf", &csrf), ("user", "dr.zhao")]),
-        )
-        .await
-        .text();
-    let token = issued
-        .split("id=\"new-token\">")
-        .nth(1)
-        .and_then(|r| r.split('<').next())
-        .unwrap()
-        .to_owned();
+    let token = issue_token(&mut admin, &csrf, "dr.zhao").await;
     assert!(token.starts_with("ovcf_"));
     let api = |t: &str| {
         Request::get("/api/v1/schema/request")
@@ -828,19 +832,7 @@ async fn a_disabled_user_loses_sessions_tokens_and_sign_in() {
     admin.sign_in("root", "administrator-pass").await;
     let csrf = admin.csrf("/admin").await;
     // A token and an open session for the clinician.
-    let issued = admin
-        .post(
-            "/admin/tokens",
-            form_body(&[("csrf", &csrf), ("user", "dr.li")]),
-        )
-        .await
-        .text();
-    let token = issued
-        .split("id=\"new-token\">")
-        .nth(1)
-        .and_then(|r| r.split('<').next())
-        .unwrap()
-        .to_owned();
+    let token = issue_token(&mut admin, &csrf, "dr.li").await;
     let mut doc = Browser::new(&w.app);
     doc.sign_in("dr.li", CLINICIAN_PW).await;
     assert_eq!(doc.get("/assess").await.status, StatusCode::OK);

@@ -53,7 +53,6 @@ pub struct Field {
     pub template: String,
     pub kind: Kind,
     pub required: bool,
-    pub description: Option<String>,
 }
 
 /// Every field of the request schema, by template.
@@ -144,10 +143,6 @@ fn walk_object(
         } else {
             format!("{prefix}.{name}")
         };
-        let description = node
-            .get("description")
-            .and_then(Value::as_str)
-            .map(str::to_owned);
         let (target, def) = resolve(root, node);
         let ty = types(target);
         let kind = if let Some(values) = enum_values(target) {
@@ -201,7 +196,6 @@ fn walk_object(
                 template,
                 kind,
                 required: present && required.contains(&name.as_str()),
-                description,
             },
         );
     }

@@ -598,13 +598,20 @@ struct Stored {
     header: Vec<(String, String)>,
 }
 
-/// The stored report of assessment `id` of patient `mrn` (an audited read).
+/// The page context of a stored assessment.
+fn assessment_ctx<'a>(headers: &HeaderMap, session: &'a WebSession, mrn: &str, id: i64) -> Ctx<'a> {
+    let path = format!("{}/assessments/{id}", patient_url(mrn));
+    Ctx::new(headers, session, path, "patients")
+}
+
+/// The stored report of assessment `id` of patient `mrn` (an audited read; care team only).
 async fn stored_report(
     state: &AppState,
     ctx: &Ctx<'_>,
     mrn: &str,
     id: i64,
 ) -> Result<Stored, Response> {
+    ctx.require(CARE_TEAM)?;
     let store = ctx.store(state)?;
     let today = today().map_err(|e| ctx.fail(&e))?;
     let record = match store.show_patient(&ctx.session.user, mrn, today).await {
@@ -659,13 +666,7 @@ pub async fn assessment(
     session: WebSession,
     Path((mrn, id)): Path<(String, i64)>,
 ) -> Result<Response, Response> {
-    let ctx = Ctx::new(
-        &headers,
-        &session,
-        format!("{}/assessments/{id}", patient_url(&mrn)),
-        "patients",
-    );
-    ctx.require(CARE_TEAM)?;
+    let ctx = assessment_ctx(&headers, &session, &mrn, id);
     let st = stored_report(&state, &ctx, &mrn, id).await?;
     Ok(report_page(
         &ctx,
@@ -684,13 +685,7 @@ pub async fn assessment_pdf(
     session: WebSession,
     Path((mrn, id)): Path<(String, i64)>,
 ) -> Result<Response, Response> {
-    let ctx = Ctx::new(
-        &headers,
-        &session,
-        format!("{}/assessments/{id}", patient_url(&mrn)),
-        "patients",
-    );
-    ctx.require(CARE_TEAM)?;
+    let ctx = assessment_ctx(&headers, &session, &mrn, id);
     let st = stored_report(&state, &ctx, &mrn, id).await?;
     let safe: String = mrn.chars().filter(char::is_ascii_alphanumeric).collect();
     Ok(pdf_response(
