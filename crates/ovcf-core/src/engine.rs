@@ -45,10 +45,16 @@ pub enum Assumed {
     OnsetUnknownBisphosphonate,
     MeasureCalcium,
     MeasureVitaminD,
+    /// Rule 11.1: `onset_days` absent counts as a recent fracture.
+    OnsetUnknownRecent,
+    /// Rule 11.10: `days_since_onset` unknown: no bed rest ordered.
+    OnsetUnknownNoBedRest,
+    /// Rule 11.10: mobilisation under analgesia unknown: bed rest only while pain prevents it.
+    BedRestWhilePainPrevents,
 }
 
 impl Assumed {
-    pub const ALL: [Assumed; 15] = [
+    pub const ALL: [Assumed; 18] = [
         Assumed::Today,
         Assumed::Initial,
         Assumed::NoneReported,
@@ -64,6 +70,9 @@ impl Assumed {
         Assumed::OnsetUnknownBisphosphonate,
         Assumed::MeasureCalcium,
         Assumed::MeasureVitaminD,
+        Assumed::OnsetUnknownRecent,
+        Assumed::OnsetUnknownNoBedRest,
+        Assumed::BedRestWhilePainPrevents,
     ];
 
     pub fn code(self) -> &'static str {
@@ -83,6 +92,9 @@ impl Assumed {
             Assumed::OnsetUnknownBisphosphonate => "onset_unknown_bisphosphonate",
             Assumed::MeasureCalcium => "measure_calcium",
             Assumed::MeasureVitaminD => "measure_vitamin_d",
+            Assumed::OnsetUnknownRecent => "onset_unknown_recent",
+            Assumed::OnsetUnknownNoBedRest => "onset_unknown_no_bed_rest",
+            Assumed::BedRestWhilePainPrevents => "bed_rest_while_pain_prevents",
         }
     }
 }
@@ -184,11 +196,16 @@ impl Out {
         english: impl Into<String>,
     ) {
         let path = path.into();
-        if !self.assumed.iter().any(|a| a.path == path) {
+        let code = code.code();
+        if !self
+            .assumed
+            .iter()
+            .any(|a| a.path == path && a.code == code)
+        {
             self.assumed.push(InputAssumed {
                 path,
                 assumption: english.into(),
-                code: code.code().to_owned(),
+                code: code.to_owned(),
                 value,
             });
         }
@@ -231,7 +248,7 @@ pub fn assess_valid(valid: &ValidRequest) -> Result<AssessmentReport, EngineErro
     let alerts = gather_alerts(k, &out)?;
     let recommendations = gather_recommendations(k, &out)?;
 
-    Ok(AssessmentReport {
+    let mut report = AssessmentReport {
         engine_version: ENGINE_VERSION.to_owned(),
         knowledge_version: k.version.clone(),
         as_of: facts.as_of,
@@ -252,7 +269,13 @@ pub fn assess_valid(valid: &ValidRequest) -> Result<AssessmentReport, EngineErro
         recommendations,
         explanation: out.explanation,
         inputs_assumed: out.assumed,
-    })
+        // r3 placeholder (11.16): set by the revision-3 rules.
+        care_bundle: Vec::new(),
+        summary: crate::report::Summary::placeholder(),
+    };
+    // Rule 11.25: every value copied from its source field, once the report is complete.
+    report.summary = crate::report::Summary::of(&report);
+    Ok(report)
 }
 
 /// Rule 0.5 and friends: record every default the engine applied to an absent optional input.
@@ -334,7 +357,15 @@ fn assumptions(f: &Facts<'_>, out: &mut Out) {
             ),
         );
     }
-    for fr in &f.fractures {
+    for (fr, input) in f.fractures.iter().zip(&f.req.fractures) {
+        if input.onset_days.is_none() && !fr.pathological {
+            out.assume(
+                fr.path("onset_days"),
+                Assumed::OnsetUnknownRecent,
+                None,
+                "unknown: counted as a recent fracture (rule 11.1)",
+            );
+        }
         if !fr.wall_given {
             out.assume(
                 fr.path("posterior_wall"),
@@ -401,9 +432,20 @@ fn gather_recommendations(
         ranked.push((rank, def));
     }
     ranked.sort_unstable_by_key(|(rank, _)| *rank);
-    let recs = ranked
+    Ok(ranked
         .into_iter()
-        .map(|(_, def)| Recommendation {
+        .map(|(_, def)| recommendation_of(k, def))
+        .collect())
+}
+
+/// A knowledge-base recommendation as the report shows it (grade, sources, conflicting evidence,
+/// grade origin and citation flags): the one conversion every edge uses.
+pub fn recommendation_of(
+    k: &'static Knowledge,
+    def: &'static crate::knowledge::RecommendationDef,
+) -> Recommendation {
+    {
+        Recommendation {
             id: def.id.clone(),
             text: Text::new(def.zh.as_str(), def.en.as_str()),
             quality: def.quality,
@@ -418,7 +460,15 @@ fn gather_recommendations(
                 })
                 .collect(),
             provisional: def.provisional,
-        })
-        .collect();
-    Ok(recs)
+            grade_origin: def.grade_origin,
+            citation_flags: k
+                .citation_flags(&def.id)
+                .map(|(c, flag)| crate::report::CitationFlag {
+                    source: c.source.clone(),
+                    flag,
+                    note_code: c.note_code.clone(),
+                })
+                .collect(),
+        }
+    }
 }

@@ -8,6 +8,7 @@ use crate::request::{
     Adherence, AssessmentRequest, Comorbidity, Drug, FractureInput, Imaging, Level, Medication,
     NeurologicalDeficit, OfType, Phase, PosteriorWall, ProcedureType, Signal, SurgicalTolerance,
 };
+use crate::rules::denosumab::{self, DenosumabHistory};
 use crate::validate::ValidRequest;
 
 /// Rounds half away from zero to one decimal (rule 0.2), after removing binary noise.
@@ -99,6 +100,15 @@ pub struct Facts<'a> {
     pub vitamin_d: Option<f64>,
     pub procedure: Option<ProcedureFacts>,
     pub any_pathological: bool,
+    /// Rule 11.28: the denosumab state over every entry.
+    pub denosumab: DenosumabHistory,
+    /// Rule 11.1: the smallest `onset_days` among the untreated fractures that give it.
+    pub days_since_onset: Option<u32>,
+    /// Rule 11.1: days from a performed `procedure.date` to `as_of`.
+    pub post_procedure_day: Option<i64>,
+    /// Rule 11.1: a present fracture (treated or not), not suspected pathological, with
+    /// `onset_days` < 365 or unknown.
+    pub recent_fracture: bool,
 }
 
 impl<'a> Facts<'a> {
@@ -331,6 +341,23 @@ impl<'a> Facts<'a> {
             .or(labs.egfr_ml_min.map(|v| (v, RenalMeasure::Egfr)));
         let prior_vertebral = p.prior_vertebral_fractures.unwrap_or(0);
         let any_pathological = fractures.iter().any(|f| f.pathological);
+        let days_since_onset = req
+            .fractures
+            .iter()
+            .zip(&fractures)
+            .filter(|(_, ff)| !ff.treated)
+            .filter_map(|(fi, _)| fi.onset_days)
+            .min();
+        let post_procedure_day = procedure
+            .filter(|p| p.performed)
+            .and_then(|p| p.date)
+            .map(|d| d.days_until(as_of));
+        let recent_fracture = req.fractures.iter().zip(&fractures).any(|(fi, ff)| {
+            !ff.pathological
+                && fi
+                    .onset_days
+                    .is_none_or(|d| f64::from(d) < th.recent_fracture_max_days.value)
+        });
         Facts {
             req,
             th,
@@ -358,6 +385,10 @@ impl<'a> Facts<'a> {
             vitamin_d: labs.vitamin_d_nmol_l,
             procedure,
             any_pathological,
+            denosumab: denosumab::history(&req.medications, as_of, th),
+            days_since_onset,
+            post_procedure_day,
+            recent_fracture,
         }
     }
 }

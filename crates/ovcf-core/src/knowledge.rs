@@ -11,10 +11,10 @@ use std::sync::LazyLock;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::report::{Quality, Severity, Text};
+use crate::report::{CitationFlagCode, GradeOrigin, Quality, Severity, Text};
 
 /// The data files, embedded. Order matters only for the version hash.
-pub const FILES: [(&str, &str); 4] = [
+pub const FILES: [(&str, &str); 5] = [
     (
         "sources.toml",
         include_str!("../../../knowledge/sources.toml"),
@@ -30,6 +30,10 @@ pub const FILES: [(&str, &str); 4] = [
     (
         "alerts.toml",
         include_str!("../../../knowledge/alerts.toml"),
+    ),
+    (
+        "citations.toml",
+        include_str!("../../../knowledge/citations.toml"),
     ),
 ];
 
@@ -81,6 +85,34 @@ pub struct RecommendationDef {
     pub provisional: bool,
     #[serde(default)]
     pub conflicting_evidence: Vec<ConflictDef>,
+    /// Where `quality`/`strength` come from (rule 11.24); given exactly when a grade is.
+    #[serde(default)]
+    pub grade_origin: Option<GradeOrigin>,
+}
+
+/// How a cited source was checked against what a recommendation says (rule 11.24).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CitationStatus {
+    Supports,
+    DoesNotSupport,
+    Partial,
+    Unverified,
+}
+
+/// One row of the `citation_checks` table, keyed by (recommendation, source).
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CitationCheck {
+    pub recommendation: String,
+    pub source: String,
+    pub status: CitationStatus,
+    #[serde(default)]
+    pub flag: Option<CitationFlagCode>,
+    pub note_code: String,
+    pub checked_how: String,
+    pub checked_on: String,
+    pub note: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -107,6 +139,9 @@ pub struct Threshold {
     pub provisional: bool,
     #[serde(default)]
     pub note: Option<String>,
+    /// A confidence interval, where the source gives one (e.g. rule 11.14's 13.6–24.8 %).
+    #[serde(default)]
+    pub ci: Option<[f64; 2]>,
 }
 
 macro_rules! thresholds {
@@ -158,7 +193,7 @@ thresholds!(
     height_restoration_max_pct,
     mobilize_within_hours,
     conservative_bed_rest_max_days,
-    perioperative_window_days,
+    post_procedure_branch_days,
     nsaid_max_days,
     calcitonin_max_days,
     opioid_min_vas,
@@ -176,7 +211,7 @@ thresholds!(
     denosumab_rebound_max_months,
     denosumab_transition_months,
     pth_limit_warn_months,
-    pth_max_months,
+    pth_cumulative_max_months,
     bisphosphonate_holiday_oral_months,
     bisphosphonate_holiday_iv_months,
     romosozumab_months,
@@ -198,6 +233,22 @@ thresholds!(
     of_score_either_points,
     fls_kpi_band_low_below_pct,
     fls_kpi_band_high_above_pct,
+    // Revision 3 (decision rules 11.27)
+    recent_fracture_max_days,
+    conservative_bed_rest_window_days,
+    calcitonin_start_window_days,
+    calcitonin_min_vas,
+    early_mobilisation_valid_days,
+    follow_up_merge_window_days,
+    exercise_start_within_days,
+    imminent_vertebral_fracture_1y_pct,
+    very_high_recent_fracture_age_min,
+    very_high_recent_fracture_t_max,
+    unverified_recent_vertebral_fracture_max_days,
+    dexamethasone_mscc_mg,
+    mscc_mri_within_hours,
+    ppi_nsaid_age_min,
+    vitamin_d_1000iu_age_min,
 );
 
 #[derive(Deserialize)]
@@ -216,6 +267,12 @@ struct RecommendationsFile {
 #[serde(deny_unknown_fields)]
 struct AlertsFile {
     alert: Vec<AlertDef>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CitationsFile {
+    citation_check: Vec<CitationCheck>,
 }
 
 /// Odds ratios for the literature-derived adjacent-fracture estimate live beside the thresholds;
@@ -239,6 +296,8 @@ pub struct Knowledge {
     recommendation_order: Vec<String>,
     recommendation_rank: HashMap<String, usize>,
     alerts: HashMap<String, AlertDef>,
+    /// Rule 11.24, in file order.
+    pub citation_checks: Vec<CitationCheck>,
 }
 
 #[derive(Deserialize)]
@@ -268,11 +327,12 @@ impl Knowledge {
     }
 
     fn load() -> Result<Knowledge, KnowledgeError> {
-        let [(sf, st), (rf, rt), (tf, tt), (af, at)] = FILES;
+        let [(sf, st), (rf, rt), (tf, tt), (af, at), (cf, ct)] = FILES;
         let sources: SourcesFile = parse(sf, st)?;
         let recs: RecommendationsFile = parse(rf, rt)?;
         let th: ThresholdsDoc = parse(tf, tt)?;
         let alerts: AlertsFile = parse(af, at)?;
+        let citations: CitationsFile = parse(cf, ct)?;
 
         let mut hasher = Sha256::new();
         for (name, text) in FILES {
@@ -293,6 +353,7 @@ impl Knowledge {
             recommendation_order: Vec::new(),
             recommendation_rank: HashMap::new(),
             alerts: HashMap::new(),
+            citation_checks: citations.citation_check,
         };
         for s in sources.source {
             if k.sources.insert(s.id.clone(), s).is_some() {
@@ -354,6 +415,25 @@ impl Knowledge {
             if r.zh.trim().is_empty() || r.en.trim().is_empty() {
                 problems.push(format!("recommendation {} lacks zh or en text", r.id));
             }
+            if r.quality.is_some() != r.grade_origin.is_some() {
+                problems.push(format!(
+                    "recommendation {} must give grade_origin exactly when it gives a grade (11.24)",
+                    r.id
+                ));
+            }
+        }
+        for c in &self.citation_checks {
+            match self.recommendations.get(&c.recommendation) {
+                None => problems.push(format!(
+                    "citation check names unknown recommendation {}",
+                    c.recommendation
+                )),
+                Some(r) if !r.sources.contains(&c.source) => problems.push(format!(
+                    "citation check ({}, {}): the recommendation does not cite that source",
+                    c.recommendation, c.source
+                )),
+                Some(_) => {}
+            }
         }
         for a in self.alerts.values() {
             for id in &a.recommendations {
@@ -396,6 +476,17 @@ impl Knowledge {
             .get(id)
             .copied()
             .unwrap_or(usize::MAX)
+    }
+
+    /// The flagged citations of a recommendation (rule 11.24), in file order.
+    pub fn citation_flags(
+        &self,
+        recommendation: &str,
+    ) -> impl Iterator<Item = (&CitationCheck, CitationFlagCode)> {
+        self.citation_checks
+            .iter()
+            .filter(move |c| c.recommendation == recommendation)
+            .filter_map(|c| c.flag.map(|f| (c, f)))
     }
 
     pub fn alert(&self, code: &str) -> Option<&AlertDef> {

@@ -38,6 +38,22 @@ pub struct AssessmentRequest {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 20))]
     pub risk_tools: Vec<RiskToolResult>,
+    /// Revision 3: clearances a clinician has given (rules 11.3, 11.4); absent = none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clearances: Option<Clearances>,
+}
+
+/// Revision 3: checks a clinician has already completed (assessment-v1 "Revision 3 additions").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Clearances {
+    /// A clinician experienced in CKD–MBD has reviewed calcium, phosphate, intact PTH, 25(OH)D
+    /// and 1,25(OH)₂D and approves denosumab (rule 11.4). Default false.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ckd_mbd: Option<bool>,
+    /// The oral examination has been done, or is not needed (rule 11.3). Default false.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dental: Option<bool>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -148,7 +148,7 @@ fn follow_up<'a>(r: &'a AssessmentReport, from: &str, at: u32) -> Option<&'a Fol
     let from = Date::parse(from).unwrap();
     r.follow_up
         .iter()
-        .find(|f| f.from == from && f.at_months == at)
+        .find(|f| f.from == from && f.at_months == Some(at))
 }
 
 fn morph(a: f64, m: f64, p: f64, reference: Option<f64>) -> Value {
@@ -454,6 +454,8 @@ fn t_score_minus_3_0_is_not_very_high_risk() {
     assert!(
         !r.risks
             .adjacent_fracture
+            .as_ref()
+            .unwrap()
             .factors
             .contains(&"t_score_below_minus_3".to_owned())
     );
@@ -472,6 +474,8 @@ fn t_score_minus_3_01_is_very_high_risk_teriparatide_first() {
     assert!(
         r.risks
             .adjacent_fracture
+            .as_ref()
+            .unwrap()
             .factors
             .contains(&"t_score_below_minus_3".to_owned())
     );
@@ -1108,6 +1112,8 @@ fn cement_exactly_30_pct_of_body_is_not_exceeding() {
     assert!(
         !r.risks
             .adjacent_fracture
+            .as_ref()
+            .unwrap()
             .factors
             .contains(&"cement_over_30pct".to_owned())
     );
@@ -1124,6 +1130,8 @@ fn cement_above_30_pct_of_body_alerts_and_is_a_risk_factor() {
     assert!(
         r.risks
             .adjacent_fracture
+            .as_ref()
+            .unwrap()
             .factors
             .contains(&"cement_over_30pct".to_owned())
     );
@@ -1168,6 +1176,8 @@ fn height_restoration_90_is_not_over_90() {
     assert!(
         !r.risks
             .adjacent_fracture
+            .as_ref()
+            .unwrap()
             .factors
             .contains(&"height_restoration_over_90pct".to_owned())
     );
@@ -1180,6 +1190,8 @@ fn height_restoration_90_1_is_over_90() {
     assert!(
         r.risks
             .adjacent_fracture
+            .as_ref()
+            .unwrap()
             .factors
             .contains(&"height_restoration_over_90pct".to_owned())
     );
@@ -1202,6 +1214,8 @@ fn cement_leakage_alerts_and_intradiscal_factor() {
     assert!(
         r.risks
             .adjacent_fracture
+            .as_ref()
+            .unwrap()
             .factors
             .contains(&"intradiscal_cement_leakage".to_owned())
     );
@@ -1225,7 +1239,7 @@ fn of_base() -> Value {
 }
 
 fn of(v: &Value) -> OfScore {
-    assess(v).fractures[0].of_score.clone()
+    assess(v).fractures[0].of_score.clone().unwrap()
 }
 
 fn of_item(s: &OfScore, item: &str) -> (Option<i32>, OfItemStatus) {
@@ -1406,8 +1420,8 @@ fn of_score_progression_pain_mobilisation_neurology_items() {
 fn adjacent(v: &Value) -> (Tier, Vec<String>) {
     let r = assess(v);
     (
-        r.risks.adjacent_fracture.tier,
-        r.risks.adjacent_fracture.factors.clone(),
+        r.risks.adjacent_fracture.as_ref().unwrap().tier,
+        r.risks.adjacent_fracture.as_ref().unwrap().factors.clone(),
     )
 }
 
@@ -1452,8 +1466,8 @@ fn adjacent_tier_high_with_4_factors_adds_low_modulus_cement() {
     );
     set(&mut v, "/bone_density/dxa/lumbar_spine_t", json!(-3.5));
     let r = assess(&v);
-    assert_eq!(r.risks.adjacent_fracture.factors.len(), 4);
-    assert_eq!(r.risks.adjacent_fracture.tier, Tier::High);
+    assert_eq!(r.risks.adjacent_fracture.as_ref().unwrap().factors.len(), 4);
+    assert_eq!(r.risks.adjacent_fracture.as_ref().unwrap().tier, Tier::High);
     assert!(plan(&r).is_augmentation());
     assert!(
         r.treatment
@@ -1504,6 +1518,8 @@ fn adjacent_glucocorticoid_from_ongoing_medication() {
     assert!(
         r.risks
             .adjacent_fracture
+            .as_ref()
+            .unwrap()
             .factors
             .contains(&"glucocorticoid_use".to_owned())
     );
@@ -1593,13 +1609,17 @@ fn follow_up_due_dates_clamp_to_month_end() {
     let three = r
         .follow_up
         .iter()
-        .find(|f| f.at_months == 3 && f.items.contains(&FollowUpItem::ClinicalReview))
+        .find(|f| f.at_months == Some(3) && f.items.contains(&FollowUpItem::ClinicalReview))
         .unwrap();
     assert_eq!(three.from.to_string(), "2027-01-31");
     assert_eq!(three.due.to_string(), "2027-04-30");
-    let six = r.follow_up.iter().find(|f| f.at_months == 6).unwrap();
+    let six = r.follow_up.iter().find(|f| f.at_months == Some(6)).unwrap();
     assert_eq!(six.due.to_string(), "2027-07-31");
-    let twelve = r.follow_up.iter().find(|f| f.at_months == 12).unwrap();
+    let twelve = r
+        .follow_up
+        .iter()
+        .find(|f| f.at_months == Some(12))
+        .unwrap();
     assert_eq!(twelve.due.to_string(), "2028-01-31");
 }
 
@@ -1608,7 +1628,7 @@ fn conservative_acute_adds_1_month_review_clamped() {
     let v = with(frac("pain_vas", json!(4)), "/as_of", json!("2027-01-31"));
     let r = assess_json(&v.to_string(), as_of()).unwrap();
     assert_eq!(plan(&r), Plan::Conservative);
-    let one = r.follow_up.iter().find(|f| f.at_months == 1).unwrap();
+    let one = r.follow_up.iter().find(|f| f.at_months == Some(1)).unwrap();
     assert_eq!(one.due.to_string(), "2027-02-28");
     assert!(one.items.contains(&FollowUpItem::ClinicalReview));
     assert!(one.items.contains(&FollowUpItem::Radiograph));
@@ -1621,7 +1641,7 @@ fn conservative_healed_chronic_has_no_1_month_and_no_bed_rest() {
     set(&mut v, "/fractures/0/mri", json!({"stir": "isointense"}));
     let r = assess(&v);
     assert_eq!(plan(&r), Plan::Conservative);
-    assert!(r.follow_up.iter().all(|f| f.at_months != 1));
+    assert!(r.follow_up.iter().all(|f| f.at_months != Some(1)));
     assert_eq!(r.perioperative.bed_rest_max_days, None);
     assert!(follow_up(&r, AS_OF, 3).is_some());
 }
@@ -2283,6 +2303,8 @@ fn pathological_levels_do_not_count_as_vertebral_fractures() {
     assert!(
         !r.risks
             .adjacent_fracture
+            .as_ref()
+            .unwrap()
             .factors
             .contains(&"multiple_prior_vertebral_fractures".to_owned())
     );
@@ -2711,7 +2733,7 @@ fn treated_level_is_neither_acute_nor_unhealed_for_periop_and_follow_up() {
             .all(|a| a.drug != Drug::Calcitonin)
     );
     assert_eq!(r.perioperative.bed_rest_max_days, None);
-    assert!(r.follow_up.iter().all(|f| f.at_months != 1));
+    assert!(r.follow_up.iter().all(|f| f.at_months != Some(1)));
 }
 
 #[test]

@@ -593,7 +593,9 @@ fn check_invariants(req: &Value, r: &AssessmentReport) -> Result<(), String> {
         return Err("alerts not sorted by severity".into());
     }
     for f in &r.follow_up {
-        if f.due != f.from.add_months(f.at_months as i32) {
+        if let Some(m) = f.at_months
+            && f.due != f.from.add_months(m as i32)
+        {
             return Err(format!("follow-up {f:?}: due ≠ from + at_months"));
         }
     }

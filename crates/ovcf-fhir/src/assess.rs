@@ -254,30 +254,30 @@ fn merge_without(
         }
         if others.iter().any(|o| o.of_score != f.of_score) {
             dependent.push(format!("fractures[{i}].of_score"));
-            let s = &mut f.of_score;
+            let scores: Vec<_> = others.iter().filter_map(|o| o.of_score.as_ref()).collect();
+            let Some(s) = f.of_score.as_mut() else {
+                continue;
+            };
             s.points = None;
-            s.min_points = others
+            s.min_points = scores
                 .iter()
-                .map(|o| o.of_score.min_points)
+                .map(|o| o.min_points)
                 .chain([s.min_points])
                 .min()
                 .unwrap_or(s.min_points);
-            s.max_points = others
+            s.max_points = scores
                 .iter()
-                .map(|o| o.of_score.max_points)
+                .map(|o| o.max_points)
                 .chain([s.max_points])
                 .max()
                 .unwrap_or(s.max_points);
-            if others
-                .iter()
-                .any(|o| o.of_score.interpretation != s.interpretation)
-            {
+            if scores.iter().any(|o| o.interpretation != s.interpretation) {
                 s.interpretation = OfInterpretation::Undetermined;
             }
             for (j, item) in s.items.iter_mut().enumerate() {
-                let vals: Vec<Option<i32>> = others
+                let vals: Vec<Option<i32>> = scores
                     .iter()
-                    .filter_map(|o| o.of_score.items.get(j).map(|x| x.points))
+                    .filter_map(|o| o.items.get(j).map(|x| x.points))
                     .collect();
                 if vals.iter().any(|v| *v != item.points) {
                     let lo = vals
@@ -388,19 +388,7 @@ fn merge_without(
 fn insufficient_data_recommendation() -> Option<Recommendation> {
     let k = ovcf_core::knowledge::Knowledge::embedded().ok()?;
     let def = k.recommendation("tx.insufficient_data")?;
-    Some(Recommendation {
-        id: def.id.clone(),
-        text: Text::new(def.zh.as_str(), def.en.as_str()),
-        quality: def.quality,
-        strength: def.strength,
-        sources: def
-            .sources
-            .iter()
-            .map(|s| Cow::Borrowed(s.as_str()))
-            .collect(),
-        conflicting_evidence: Vec::new(),
-        provisional: def.provisional,
-    })
+    Some(ovcf_core::engine::recommendation_of(k, def))
 }
 
 /// `today` helper for callers without an `as_of`: the civil date of a timestamp in UTC.

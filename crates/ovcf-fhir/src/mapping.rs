@@ -170,6 +170,7 @@ impl PartialRequest {
             procedure: self.procedure.clone(),
             preferences: None,
             risk_tools: Vec::new(),
+            clearances: None,
         })
     }
 }

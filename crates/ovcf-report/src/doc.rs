@@ -350,8 +350,8 @@ impl Builder<'_> {
         blocks.push(Block::Heading(self.t("dx.of_score").to_owned()));
         let of_items = fractures
             .iter()
-            .map(|f| {
-                let s = &f.of_score;
+            .filter_map(|f| f.of_score.as_ref().map(|s| (f, s)))
+            .map(|(f, s)| {
                 let points = match s.points {
                     Some(p) => self.tf("of.points", &[("n", &p.to_string())]),
                     None => self.tf(
@@ -707,70 +707,72 @@ impl Builder<'_> {
 
     fn risks(&self) -> Section {
         let lang = self.lang;
-        let adj = &self.report.risks.adjacent_fracture;
-        let mut blocks = vec![Block::Heading(self.t("risk.adjacent").to_owned())];
-        let mut fields = vec![
-            (
-                self.t("risk.tier").to_owned(),
-                word(lang, "tier", &adj.tier).to_owned(),
-            ),
-            (
-                self.t("risk.factors").to_owned(),
-                self.factor_list("factor", &adj.factors),
-            ),
-        ];
-        if let Some(e) = adj.estimate {
-            fields.push((self.t("risk.estimate").to_owned(), format!("{} %", pct(e))));
-        }
-        if let Some(basis) = &adj.estimate_basis {
-            let src = if basis.baseline_sources.is_empty() {
-                String::new()
-            } else {
-                format!(" [{}]", basis.baseline_sources.join(", "))
-            };
-            fields.push((
-                self.t("risk.baseline").to_owned(),
-                format!("{} %{src}", pct(basis.baseline)),
-            ));
-        }
-        blocks.push(Block::Fields(fields));
-        if let Some(basis) = adj
-            .estimate_basis
-            .as_ref()
-            .filter(|b| !b.contributions.is_empty())
-        {
-            blocks.push(Block::Heading(self.t("risk.contributions").to_owned()));
-            let max = basis
-                .contributions
-                .iter()
-                .map(|c| c.odds_ratio)
-                .filter(|x| x.is_finite())
-                .fold(1.0_f64, f64::max);
-            let bars = basis
-                .contributions
-                .iter()
-                .map(|c| {
-                    let src = if c.sources.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" [{}]", c.sources.join(", "))
-                    };
-                    Bar {
-                        label: word_open(lang, "factor", &c.factor),
-                        // Log scale: an OR of 1 adds nothing, the strongest driver fills the bar.
-                        fraction: if c.odds_ratio.is_finite() && max > 1.0 {
-                            (c.odds_ratio.max(1.0).ln() / max.ln()).clamp(0.0, 1.0)
+        let mut blocks = Vec::new();
+        if let Some(adj) = &self.report.risks.adjacent_fracture {
+            blocks.push(Block::Heading(self.t("risk.adjacent").to_owned()));
+            let mut fields = vec![
+                (
+                    self.t("risk.tier").to_owned(),
+                    word(lang, "tier", &adj.tier).to_owned(),
+                ),
+                (
+                    self.t("risk.factors").to_owned(),
+                    self.factor_list("factor", &adj.factors),
+                ),
+            ];
+            if let Some(e) = adj.estimate {
+                fields.push((self.t("risk.estimate").to_owned(), format!("{} %", pct(e))));
+            }
+            if let Some(basis) = &adj.estimate_basis {
+                let src = if basis.baseline_sources.is_empty() {
+                    String::new()
+                } else {
+                    format!(" [{}]", basis.baseline_sources.join(", "))
+                };
+                fields.push((
+                    self.t("risk.baseline").to_owned(),
+                    format!("{} %{src}", pct(basis.baseline)),
+                ));
+            }
+            blocks.push(Block::Fields(fields));
+            if let Some(basis) = adj
+                .estimate_basis
+                .as_ref()
+                .filter(|b| !b.contributions.is_empty())
+            {
+                blocks.push(Block::Heading(self.t("risk.contributions").to_owned()));
+                let max = basis
+                    .contributions
+                    .iter()
+                    .map(|c| c.odds_ratio)
+                    .filter(|x| x.is_finite())
+                    .fold(1.0_f64, f64::max);
+                let bars = basis
+                    .contributions
+                    .iter()
+                    .map(|c| {
+                        let src = if c.sources.is_empty() {
+                            String::new()
                         } else {
-                            0.0
-                        },
-                        value: format!("OR {:.2}{src}", c.odds_ratio),
-                    }
-                })
-                .collect();
-            blocks.push(Block::Bars(bars));
-        }
-        if adj.estimate.is_some() || adj.estimate_basis.is_some() {
-            blocks.push(Block::Note(self.t("risk.estimate_note").to_owned()));
+                            format!(" [{}]", c.sources.join(", "))
+                        };
+                        Bar {
+                            label: word_open(lang, "factor", &c.factor),
+                            // Log scale: an OR of 1 adds nothing, the strongest driver fills the bar.
+                            fraction: if c.odds_ratio.is_finite() && max > 1.0 {
+                                (c.odds_ratio.max(1.0).ln() / max.ln()).clamp(0.0, 1.0)
+                            } else {
+                                0.0
+                            },
+                            value: format!("OR {:.2}{src}", c.odds_ratio),
+                        }
+                    })
+                    .collect();
+                blocks.push(Block::Bars(bars));
+            }
+            if adj.estimate.is_some() || adj.estimate_basis.is_some() {
+                blocks.push(Block::Note(self.t("risk.estimate_note").to_owned()));
+            }
         }
         if let Some(leak) = &self.report.risks.cement_leakage {
             blocks.push(Block::Heading(self.t("risk.leakage").to_owned()));
@@ -802,7 +804,9 @@ impl Builder<'_> {
                     text: format!(
                         "{} · {}{}{}",
                         f.due,
-                        self.tf("fu.at_months", &[("n", &f.at_months.to_string())]),
+                        f.at_months.map_or_else(String::new, |n| {
+                            self.tf("fu.at_months", &[("n", &n.to_string())])
+                        }),
                         self.t("report.colon"),
                         self.join(f.items.iter().map(|i| word(lang, "fu_item", i)))
                     ),
@@ -966,7 +970,13 @@ impl Builder<'_> {
                 c.sources.iter().for_each(|s| add(s));
             }
         }
-        if let Some(b) = &self.report.risks.adjacent_fracture.estimate_basis {
+        if let Some(b) = self
+            .report
+            .risks
+            .adjacent_fracture
+            .as_ref()
+            .and_then(|a| a.estimate_basis.as_ref())
+        {
             b.baseline_sources.iter().for_each(|s| add(s));
             for c in &b.contributions {
                 c.sources.iter().for_each(|s| add(s));

@@ -85,13 +85,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ],
         )?;
         lines += 3;
-        for f in report.follow_up.iter().take(3) {
+        for f in report
+            .follow_up
+            .iter()
+            .filter(|f| f.at_months.is_some())
+            .take(3)
+        {
             w.create(
                 Entity::Task,
                 vec![
                     Val::int(pid),
                     Val::int(aid),
-                    Val::int(i64::from(f.at_months)),
+                    Val::int(f.at_months.map_or(0, i64::from)),
                     Val::text(serde_json::to_string(&f.items)?),
                     Val::text(f.from.to_string()),
                     Val::text(f.due.to_string()),

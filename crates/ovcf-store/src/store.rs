@@ -1330,8 +1330,14 @@ async fn store_assessment(
         items,
         from,
         due,
+        ..
     } in &report.follow_up
     {
+        // Interim (revision 3): a dated drug action without a month count (a denosumab
+        // transition, rule 11.21) is stored with the completed months from its anchor to its
+        // due date until the task table allows a null `at_months`.
+        let at_months = at_months.unwrap_or_else(|| from.months_until(*due).max(0) as u32);
+        let at_months = &at_months;
         let items_text = serde_json::to_string(items)?;
         let id = w
             .insert(

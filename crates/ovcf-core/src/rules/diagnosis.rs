@@ -51,7 +51,8 @@ pub fn fractures(f: &Facts<'_>, out: &mut Out) -> Vec<FractureFinding> {
                     FractureClass::Unknown
                 },
                 treated: fr.treated,
-                of_score: of_score(f, fr),
+                // Rule 11.9: the OF classification is for osteoporotic fractures [S8].
+                of_score: (!fr.pathological).then(|| of_score(f, fr)),
                 finding_source: input.finding_source.clone(),
             }
         })

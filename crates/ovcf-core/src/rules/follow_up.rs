@@ -13,7 +13,7 @@ use crate::report::{
     StartTiming, Treatment,
 };
 use crate::request::Drug;
-use crate::rules::pharmacotherapy::{DenosumabState, denosumab_state};
+use crate::rules::denosumab::DenosumabState;
 
 pub fn schedule(
     f: &Facts<'_>,
@@ -82,7 +82,7 @@ pub fn schedule(
         );
         out.recommend("fu.bone_turnover_markers");
     }
-    let (dmab, entry) = denosumab_state(f);
+    let dmab = f.denosumab.state;
     if drugs.deferred_reason == Some(crate::report::DeferredReason::PlannedTransition)
         || (first == Some(Drug::ZoledronicAcid)
             && matches!(
@@ -113,7 +113,7 @@ pub fn schedule(
     out.recommend("fu.dxa");
     if first == Some(Drug::Denosumab) {
         let interval = th.denosumab_interval_months.value as u32;
-        let last = entry.and_then(|m| m.last_dose);
+        let last = f.denosumab.last_dose;
         match (dmab, last) {
             (DenosumabState::Timely, Some(last)) => {
                 add(last, interval, FollowUpItem::DenosumabInjection);
@@ -132,10 +132,12 @@ pub fn schedule(
         .map(|((from, at_months), mut items)| {
             items.sort();
             FollowUp {
-                at_months,
+                at_months: Some(at_months),
                 items,
                 from,
                 due: from.add_months(at_months as i32),
+                switch_to: None,
+                merged_from: Vec::new(),
             }
         })
         .collect();

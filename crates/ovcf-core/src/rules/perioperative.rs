@@ -17,7 +17,7 @@ pub fn plan(f: &Facts<'_>, t: &Treatment, out: &mut Out) -> Perioperative {
     let recent_procedure = f.procedure.is_some_and(|p| {
         p.performed
             && p.date.is_some_and(|d| {
-                (d.days_until(f.as_of) as f64) < th.perioperative_window_days.value
+                (d.days_until(f.as_of) as f64) < th.post_procedure_branch_days.value
             })
     });
     // Rule 10.13: a treated level is neither acute nor unhealed here.
@@ -157,5 +157,16 @@ pub fn plan(f: &Facts<'_>, t: &Treatment, out: &mut Out) -> Perioperative {
         analgesia,
         avoid: avoid_reasons.keys().copied().collect(),
         avoid_reasons,
+        // r3 placeholders (11.6, 11.10, 11.12, 11.17): set by the revision-3 rules.
+        spinal_precautions: crate::report::SpinalPrecautions {
+            required: false,
+            measures: Vec::new(),
+            until: None,
+        },
+        mobilisation: crate::report::MobilisationPlan::AsTolerated,
+        bed_rest_until: None,
+        post_procedure_day: f.post_procedure_day,
+        context: crate::report::PeriopContext::NonOperative,
+        adjuncts: Vec::new(),
     }
 }

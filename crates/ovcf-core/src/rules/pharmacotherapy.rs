@@ -20,35 +20,7 @@ const BISPHOSPHONATES: [Drug; 4] = [
     Drug::ZoledronicAcid,
 ];
 
-/// The denosumab history that rules 5.7, 10.3, 10.4 and 10.10 read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DenosumabState {
-    None,
-    /// Ongoing (or stopped < 7 months after its last dose, 10.3) and on time.
-    Timely,
-    /// Ongoing without `last_dose` (warning; treated as on time).
-    LastDoseUnknown,
-    /// Ongoing, last dose > 210 days ago.
-    Overdue,
-    /// Stopped 7–24 months ago with no bisphosphonate since (rebound window, 10.10).
-    Rebound,
-    /// Stopped long ago or followed by a bisphosphonate.
-    Past,
-}
-
-impl DenosumabState {
-    fn active(self) -> bool {
-        matches!(
-            self,
-            DenosumabState::Timely | DenosumabState::LastDoseUnknown | DenosumabState::Overdue
-        )
-    }
-
-    /// Overdue or in the rebound window: resume now or zoledronic acid now (5.7).
-    fn late(self) -> bool {
-        matches!(self, DenosumabState::Overdue | DenosumabState::Rebound)
-    }
-}
+pub use crate::rules::denosumab::DenosumabState;
 
 struct Ctx<'f, 'a> {
     f: &'f Facts<'a>,
@@ -102,55 +74,6 @@ fn months_taken(m: &Medication, as_of: Date) -> i32 {
     m.start.months_until(end)
 }
 
-/// Classifies the denosumab history (latest entry).
-pub fn denosumab_state<'a>(f: &Facts<'a>) -> (DenosumabState, Option<&'a Medication>) {
-    let th = f.th;
-    let Some(m) = f
-        .req
-        .medications
-        .iter()
-        .filter(|m| m.drug == Drug::Denosumab && m.start <= f.as_of)
-        .max_by_key(|m| m.start)
-    else {
-        return (DenosumabState::None, None);
-    };
-    let ongoing = m.end.is_none_or(|e| e >= f.as_of);
-    let last = m.last_dose.or(if ongoing { None } else { m.end });
-    if ongoing {
-        return match last {
-            None => (DenosumabState::LastDoseUnknown, Some(m)),
-            Some(d) if (d.days_until(f.as_of) as f64) > th.denosumab_overdue_after_days.value => {
-                (DenosumabState::Overdue, Some(m))
-            }
-            Some(_) => (DenosumabState::Timely, Some(m)),
-        };
-    }
-    let Some(last) = last else {
-        return (DenosumabState::Past, Some(m));
-    };
-    let months = last.months_until(f.as_of);
-    if f64::from(months) < th.denosumab_rebound_min_months.value {
-        // 10.3: stopped less than 7 months after its last dose counts as ongoing.
-        let overdue = (last.days_until(f.as_of) as f64) > th.denosumab_overdue_after_days.value;
-        let state = if overdue {
-            DenosumabState::Overdue
-        } else {
-            DenosumabState::Timely
-        };
-        return (state, Some(m));
-    }
-    let bisphosphonate_since = f
-        .req
-        .medications
-        .iter()
-        .any(|b| b.drug.is_bisphosphonate() && b.start >= last);
-    if f64::from(months) <= th.denosumab_rebound_max_months.value && !bisphosphonate_since {
-        (DenosumabState::Rebound, Some(m))
-    } else {
-        (DenosumabState::Past, Some(m))
-    }
-}
-
 /// A bisphosphonate entry that was running when a present (non-pathological) fracture began
 /// (rule 0.3); onset unknown → the test is not applied and the path is recorded.
 fn fracture_on_bisphosphonate<'m>(f: &Facts<'m>, out: &mut Out) -> Option<&'m Medication> {
@@ -185,10 +108,11 @@ fn fracture_on_bisphosphonate<'m>(f: &Facts<'m>, out: &mut Out) -> Option<&'m Me
     failed
 }
 
-fn fracture_on_denosumab(f: &Facts<'_>, m: &Medication) -> bool {
+fn fracture_on_denosumab(f: &Facts<'_>) -> bool {
     f.fractures.iter().filter(|fr| !fr.pathological).any(|fr| {
-        fr.onset
-            .is_some_and(|onset| m.start < onset && m.end.is_none_or(|e| e >= onset))
+        fr.onset.is_some_and(|onset| {
+            crate::rules::denosumab::on_denosumab_at(&f.req.medications, onset, f.as_of)
+        })
     })
 }
 
@@ -198,7 +122,7 @@ pub fn plan(f: &Facts<'_>, out: &mut Out) -> Pharmacotherapy {
         f,
         avoid: Vec::new(),
     };
-    let (dmab, dmab_entry) = denosumab_state(f);
+    let dmab = f.denosumab.state;
     let pth_months: i32 = f
         .req
         .medications
@@ -221,7 +145,7 @@ pub fn plan(f: &Facts<'_>, out: &mut Out) -> Pharmacotherapy {
         c.avoid(Drug::Teriparatide, AvoidReason::PthContraindication);
         c.avoid(Drug::Abaloparatide, AvoidReason::PthContraindication);
         out.recommend("drug.pth_contraindication");
-    } else if f64::from(pth_months) >= th.pth_max_months.value {
+    } else if f64::from(pth_months) >= th.pth_cumulative_max_months.value {
         c.avoid(Drug::Teriparatide, AvoidReason::MaxDurationReached);
         c.avoid(Drug::Abaloparatide, AvoidReason::MaxDurationReached);
         out.recommend("drug.pth_limit");
@@ -246,7 +170,7 @@ pub fn plan(f: &Facts<'_>, out: &mut Out) -> Pharmacotherapy {
         out.recommend("drug.romosozumab_cardiovascular");
     }
     if c.adherence_poor() {
-        if !dmab.active() && !dmab.late() {
+        if !dmab.ongoing() && !dmab.late() {
             c.avoid(Drug::Denosumab, AvoidReason::PoorAdherence);
             out.recommend("drug.denosumab_poor_adherence");
         } else if !c.bisphosphonates_avoided() {
@@ -254,10 +178,11 @@ pub fn plan(f: &Facts<'_>, out: &mut Out) -> Pharmacotherapy {
             c.avoid(Drug::Denosumab, AvoidReason::PlannedTransition);
             out.recommend("drug.denosumab_transition");
         }
-        if dmab.active() {
+        if dmab.ongoing() {
             // The zoledronic acid transition is due 6 months after the last dose (now if late).
-            let due = dmab_entry
-                .and_then(|m| m.last_dose.or(m.end))
+            let due = f
+                .denosumab
+                .last_dose
                 .map(|d| d.add_months(th.denosumab_transition_months.value as i32))
                 .filter(|d| *d > f.as_of)
                 .unwrap_or(f.as_of);
@@ -271,7 +196,7 @@ pub fn plan(f: &Facts<'_>, out: &mut Out) -> Pharmacotherapy {
     }
 
     // --- Denosumab alerts (5.7, 10.10).
-    let last_dose = dmab_entry.and_then(|m| m.last_dose.or(m.end));
+    let last_dose = f.denosumab.last_dose;
     match dmab {
         DenosumabState::Overdue | DenosumabState::Rebound => {
             let days = last_dose.map_or(0, |d| d.days_until(f.as_of));
@@ -344,7 +269,7 @@ pub fn plan(f: &Facts<'_>, out: &mut Out) -> Pharmacotherapy {
     let mut max_duration: BTreeMap<Drug, i32> = BTreeMap::new();
     let mut path: &str;
     // 10.2 / 10.3: ongoing, or stopped within 24 months with no bisphosphonate since.
-    let dmab_keeps_schedule = dmab.active() || dmab.late();
+    let dmab_keeps_schedule = dmab.ongoing() || dmab.late();
 
     if hypercalcaemia || f.any_pathological {
         // 10.2 / 5.2 / 10.3: investigate first; a recent denosumab stays on schedule.
@@ -378,7 +303,7 @@ pub fn plan(f: &Facts<'_>, out: &mut Out) -> Pharmacotherapy {
                 DeferredReason::PathologyWorkup
             });
         }
-    } else if dmab.active() || dmab.late() {
+    } else if dmab.ongoing() || dmab.late() {
         path = "5.7";
         let poor = c.adherence_poor();
         if dmab.late() {
@@ -407,7 +332,7 @@ pub fn plan(f: &Facts<'_>, out: &mut Out) -> Pharmacotherapy {
             first = Some(Drug::Denosumab);
             start = StartTiming::Continue;
             out.recommend("drug.denosumab_on_schedule");
-            if dmab_entry.is_some_and(|m| fracture_on_denosumab(f, m)) {
+            if fracture_on_denosumab(f) {
                 out.recommend("drug.denosumab_fracture_on_therapy");
             }
         }
@@ -464,7 +389,10 @@ pub fn plan(f: &Facts<'_>, out: &mut Out) -> Pharmacotherapy {
 
     match first {
         Some(d @ (Drug::Teriparatide | Drug::Abaloparatide)) => {
-            max_duration.insert(d, (th.pth_max_months.value as i32 - pth_months).max(0));
+            max_duration.insert(
+                d,
+                (th.pth_cumulative_max_months.value as i32 - pth_months).max(0),
+            );
             out.recommend("drug.sequential_after_anabolic");
             out.recommend("drug.pth_limit");
             then.extend(c.antiresorptive());
@@ -555,7 +483,7 @@ pub fn plan(f: &Facts<'_>, out: &mut Out) -> Pharmacotherapy {
 
     // --- Other checks.
     let denosumab_in_play = first == Some(Drug::Denosumab) || then.contains(&Drug::Denosumab);
-    if (denosumab_in_play || dmab.active()) && f.renal_below(th.renal_ckd_mbd_below.value) {
+    if (denosumab_in_play || dmab.ongoing()) && f.renal_below(th.renal_ckd_mbd_below.value) {
         out.alert(
             "ckd_mbd_workup",
             Severity::Critical,
@@ -569,7 +497,7 @@ pub fn plan(f: &Facts<'_>, out: &mut Out) -> Pharmacotherapy {
     let pth_in_play =
         ongoing_pth.is_some() || matches!(first, Some(Drug::Teriparatide | Drug::Abaloparatide));
     if pth_in_play && f64::from(pth_months) >= th.pth_limit_warn_months.value {
-        let severity = if f64::from(pth_months) >= th.pth_max_months.value {
+        let severity = if f64::from(pth_months) >= th.pth_cumulative_max_months.value {
             Severity::Warning
         } else {
             Severity::Info
@@ -612,7 +540,7 @@ pub fn plan(f: &Facts<'_>, out: &mut Out) -> Pharmacotherapy {
             );
         }
     }
-    let on_therapy = !ongoing_anti.is_empty() || dmab.active();
+    let on_therapy = !ongoing_anti.is_empty() || dmab.ongoing();
     if !on_therapy {
         out.alert("no_antiosteoporosis_therapy", Severity::Warning, vec![]);
         out.recommend("drug.no_therapy_alert");
@@ -664,6 +592,38 @@ pub fn plan(f: &Facts<'_>, out: &mut Out) -> Pharmacotherapy {
         },
         max_duration_months: max_duration,
         then,
+        renal_function: renal_function(f),
+        // r3 placeholders (11.3, 11.4, 11.15, 11.18, 11.21): set by the revision-3 rules.
+        pre_dose_checks: Vec::new(),
+        monitoring: Vec::new(),
+        dosing: BTreeMap::new(),
+        anabolic_options: Vec::new(),
+        course_end: None,
+        exit_plan: None,
+    }
+}
+
+/// Rule 11.2: the renal measure chosen by 0.4 (CrCl wins), named with its unit.
+pub fn renal_function(f: &Facts<'_>) -> crate::report::RenalFunction {
+    use crate::facts::RenalMeasure;
+    use crate::report::{RenalFunction, RenalMeasureCode};
+    match f.renal {
+        Some((value, m)) => {
+            let measure = match m {
+                RenalMeasure::Crcl => RenalMeasureCode::Crcl,
+                RenalMeasure::Egfr => RenalMeasureCode::Egfr,
+            };
+            RenalFunction {
+                measure: Some(measure),
+                value: Some(value),
+                unit: Some(measure.unit().to_owned()),
+            }
+        }
+        None => RenalFunction {
+            measure: None,
+            value: None,
+            unit: None,
+        },
     }
 }
 

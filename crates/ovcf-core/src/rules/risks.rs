@@ -146,16 +146,28 @@ pub fn assess(f: &Facts<'_>, t: &Treatment, k: &Knowledge, out: &mut Out) -> Ris
     };
 
     Risks {
-        adjacent_fracture: AdjacentFractureRisk {
+        adjacent_fracture: Some(AdjacentFractureRisk {
             tier: adjacent_tier,
             factors: factors.into_iter().map(str::to_owned).collect(),
+            // r3 placeholder (11.13): set by the revision-3 rules.
+            factor_tier: adjacent_tier,
             estimate: Some(estimate),
             estimate_basis: Some(RiskEstimateBasis {
                 method: "literature_derived".into(),
                 baseline,
                 baseline_sources: th.adjacent_baseline_risk.sources.clone(),
                 contributions,
+                time_horizon_months: None,
+                follow_up: "variable_pooled".into(),
+                excluded_factors: Vec::new(),
             }),
+        }),
+        // r3 placeholders (11.14, 11.15): set by the revision-3 rules.
+        imminent_fracture: None,
+        very_high_fracture_risk: crate::report::VeryHighRisk {
+            flag: false,
+            criteria: Vec::new(),
+            unverified_criteria_met: Vec::new(),
         },
         cement_leakage,
     }

@@ -321,6 +321,14 @@ pub fn plan(f: &Facts<'_>, findings: &mut [FractureFinding], out: &mut Out) -> T
         techniques: Vec::new(),
         workup: Vec::new(),
         missing: Vec::new(),
+        // r3 placeholders (11.7, 11.19, 11.20): set by the revision-3 rules.
+        urgency: None,
+        urgent_actions: Vec::new(),
+        corticosteroid: None,
+        timing: None,
+        of_score_agreement: crate::report::OfScoreAgreement::NotAssessable,
+        of_score_disagreeing_levels: Vec::new(),
+        treated_levels: Vec::new(),
     }
 }
 
@@ -512,7 +520,12 @@ pub fn techniques(f: &Facts<'_>, t: &mut Treatment, risks: &Risks, out: &mut Out
                 out.recommend("tx.mesh_container");
             }
         }
-        if risks.adjacent_fracture.tier == Tier::High {
+        // Rule 11.13: 3.5 reads the count tier of 6.1 (`factor_tier`).
+        if risks
+            .adjacent_fracture
+            .as_ref()
+            .is_some_and(|a| a.factor_tier == Tier::High)
+        {
             set.insert(Technique::LowModulusCement);
             out.recommend("tx.low_modulus_cement");
         }
