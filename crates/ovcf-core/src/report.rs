@@ -624,6 +624,11 @@ pub struct CourseEnd {
     pub date: Option<Date>,
     pub months_remaining: i32,
     pub switch_to: Option<Drug>,
+    /// Additive: the course's anchor S of rule 11.21 (the earliest ongoing start, or `as_of`) and
+    /// the months from it to `date` (24 − E, or 12 − E), which the follow-up entry copies; null
+    /// when `date` is null.
+    pub from: Option<Date>,
+    pub at_months: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
