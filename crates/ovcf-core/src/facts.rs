@@ -133,7 +133,7 @@ impl<'a> Facts<'a> {
     /// Some anti-osteoporosis drug is ongoing at `as_of`, a denosumab stopped < 7 months after its
     /// last dose included (10.3, 11.28.22): the test of 5.9's alert, 6.1 and 11.13's floor.
     pub fn on_antiosteoporosis_therapy(&self) -> bool {
-        self.ongoing().any(|m| m.drug.is_antiosteoporosis()) || self.denosumab.state.ongoing()
+        denosumab::on_therapy_given(&self.req.medications, self.as_of, self.denosumab.state)
     }
 
     pub fn is_ongoing(&self, drug: Drug) -> bool {

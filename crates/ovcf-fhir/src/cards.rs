@@ -563,10 +563,9 @@ const RED_FLAG_ALERTS: [&str; 5] = [
 ///   level is not planned.
 /// - MedicationRequest for an anti-osteoporosis drug (ATC): the drug is in
 ///   `pharmacotherapy.avoid` (eGFR, denosumab with poor adherence, romosozumab after MI/stroke,
-///   teriparatide beyond 24 months, …); a PTH analogue while denosumab is ongoing or stopped
-///   less than 12 months ago (the one check made here rather than in the engine — a sequencing
-///   warning the report expresses only as its drug sequence); the engine defers drugs; the drug
-///   is not among the recommended ones.
+///   teriparatide beyond 24 months, …); a PTH analogue while the engine's denosumab state is
+///   ongoing, overdue or in the rebound window (`ovcf_core::rules::denosumab`, the same state
+///   the drug rules read); the engine defers drugs; the drug is not among the recommended ones.
 ///
 /// Critical cards offer "remove the draft" and, where the report names one, "order the
 /// alternative" (`selectionBehavior: at-most-one`) with override reasons.
@@ -1007,16 +1006,20 @@ fn medication_card(
     None
 }
 
-/// Denosumab ongoing, or its last dose (or end) less than 12 months before `as_of`.
+/// A PTH analogue now would follow denosumab: the engine's denosumab state (every entry, rules
+/// 5.7, 10.3, 10.4, 10.10, 11.28) is ongoing, overdue or in the rebound window — the states in
+/// which the rules never choose a PTH analogue as the next drug. No threshold of its own.
 fn denosumab_recent(request: &AssessmentRequest, as_of: ovcf_core::Date) -> bool {
-    request
-        .medications
-        .iter()
-        .filter(|m| m.drug == Drug::Denosumab && m.start <= as_of)
-        .any(|m| match m.end {
-            None => true,
-            Some(end) => m.last_dose.unwrap_or(end).max(end).months_until(as_of) < 12,
-        })
+    let Ok(k) = ovcf_core::knowledge::Knowledge::embedded() else {
+        // Without the knowledge base no assessment was made either; fail towards the warning.
+        return request
+            .medications
+            .iter()
+            .any(|m| m.drug == Drug::Denosumab);
+    };
+    let state =
+        ovcf_core::rules::denosumab::history(&request.medications, as_of, &k.thresholds).state;
+    state.ongoing() || state == ovcf_core::rules::denosumab::DenosumabState::Rebound
 }
 
 #[cfg(test)]

@@ -1099,7 +1099,7 @@ async fn care_gaps_story(db: &TestDb) {
             "DEMO-0001",
             MedicationInput {
                 drug: "denosumab".into(),
-                start,
+                start: start.clone(),
                 end: None,
                 last_dose: Some(today.add_days(-7).to_string()),
             },
@@ -1107,7 +1107,8 @@ async fn care_gaps_story(db: &TestDb) {
         .await
         .unwrap();
     assert!(store.care_gaps(today).await.unwrap().is_empty());
-    // A death ends every gap of that patient.
+    // A second, older denosumab entry whose last dose was 9 months ago does not make the patient
+    // overdue: every entry counts and the latest dose (7 days ago) decides (rule 11.28.20).
     store
         .record_medication(
             ACTOR,
@@ -1117,6 +1118,21 @@ async fn care_gaps_story(db: &TestDb) {
                 start: today.add_months(-30).to_string(),
                 end: None,
                 last_dose: Some(today.add_months(-9).to_string()),
+            },
+        )
+        .await
+        .unwrap();
+    assert!(store.care_gaps(today).await.unwrap().is_empty());
+    // Correcting the recent entry's last dose to 8 months ago makes it overdue again.
+    store
+        .record_medication(
+            ACTOR,
+            "DEMO-0001",
+            MedicationInput {
+                drug: "denosumab".into(),
+                start: start.clone(),
+                end: None,
+                last_dose: Some(today.add_months(-8).to_string()),
             },
         )
         .await
@@ -1138,6 +1154,131 @@ async fn care_gaps_story(db: &TestDb) {
     assert!(store.verify().await.unwrap().ok);
 }
 both_engines!(care_gaps_and_demo, care_gaps_story);
+
+/// A small deterministic generator (xorshift64*), so the generated registry is the same on every
+/// run and on both engines.
+struct Gen(u64);
+
+impl Gen {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: u64) -> i64 {
+        (self.next() % n) as i64
+    }
+}
+
+/// Rule 11.28 / issue 10 item 2: on a registry of generated denosumab histories (1–3 entries,
+/// ongoing or stopped, with or without a last dose, sometimes followed by a bisphosphonate), the
+/// worklist's denosumab gaps are exactly the engine's `denosumab_overdue` and
+/// `denosumab_last_dose_unknown` alerts for the same medications.
+async fn gaps_equal_engine_alerts(db: &TestDb) {
+    let store = Store::open(db.url()).await.unwrap();
+    let today = today();
+    let mut g = Gen(0x9E37_79B9_7F4A_7C15);
+    let mut expected: Vec<(String, &str)> = Vec::new();
+    let mut engine_said = std::collections::BTreeMap::new();
+    for i in 0..48 {
+        let mrn = format!("GEN-{i:03}");
+        store
+            .add_patient(
+                ACTOR,
+                NewPatient {
+                    mrn: mrn.clone(),
+                    sex: "female".into(),
+                    birth_date: "1950-05-05".into(),
+                    name: None,
+                    phone: None,
+                },
+                today,
+            )
+            .await
+            .unwrap();
+        let mut meds = Vec::new();
+        for e in 0..(1 + g.below(3)) {
+            // Starts spread over the last four years, distinct per entry.
+            let start = today.add_days(-(30 + 400 * e + g.below(380)));
+            let dose = start.add_days(g.below(start.days_until(today).max(1) as u64));
+            let last_dose = (g.below(4) != 0).then_some(dose);
+            let end = match g.below(3) {
+                0 => Some(dose.add_days(g.below(40))).filter(|d| *d <= today),
+                _ => None,
+            };
+            meds.push(json!({"drug": "denosumab", "start": start.to_string(),
+                "end": end.map(|d| d.to_string()), "last_dose": last_dose.map(|d| d.to_string())}));
+            store
+                .record_medication(
+                    ACTOR,
+                    &mrn,
+                    MedicationInput {
+                        drug: "denosumab".into(),
+                        start: start.to_string(),
+                        end: end.map(|d| d.to_string()),
+                        last_dose: last_dose.map(|d| d.to_string()),
+                    },
+                )
+                .await
+                .unwrap();
+        }
+        if g.below(4) == 0 {
+            let start = today.add_days(-g.below(300));
+            meds.push(json!({"drug": "zoledronic_acid", "start": start.to_string()}));
+            store
+                .record_medication(
+                    ACTOR,
+                    &mrn,
+                    MedicationInput {
+                        drug: "zoledronic_acid".into(),
+                        start: start.to_string(),
+                        end: None,
+                        last_dose: Some(start.to_string()),
+                    },
+                )
+                .await
+                .unwrap();
+        }
+        let meds: Vec<Value> = meds
+            .into_iter()
+            .map(|mut m| {
+                m.as_object_mut().unwrap().retain(|_, v| !v.is_null());
+                m
+            })
+            .collect();
+        let mut req: Value = serde_json::from_str(&request(&today.to_string(), 20)).unwrap();
+        req["medications"] = Value::Array(meds);
+        let report = ovcf_core::assess_json(&req.to_string(), today).unwrap();
+        for code in ["denosumab_overdue", "denosumab_last_dose_unknown"] {
+            if report.alerts.iter().any(|a| a.code == code) {
+                expected.push((mrn.clone(), code));
+            }
+        }
+        engine_said.insert(mrn, report.alerts.len());
+    }
+    let gaps = store.care_gaps(today).await.unwrap();
+    let mut got: Vec<(String, &str)> = gaps
+        .iter()
+        .filter(|g| g.kind.starts_with("denosumab"))
+        .map(|g| (g.mrn.clone(), g.kind))
+        .collect();
+    got.sort();
+    expected.sort();
+    assert_eq!(got, expected);
+    // The generated histories cover every branch that matters.
+    assert!(expected.iter().any(|(_, k)| *k == "denosumab_overdue"));
+    assert!(
+        expected
+            .iter()
+            .any(|(_, k)| *k == "denosumab_last_dose_unknown")
+    );
+    assert!(
+        expected.len() < engine_said.len(),
+        "some patients are timely or past"
+    );
+}
+both_engines!(care_gaps_equal_engine_alerts, gaps_equal_engine_alerts);
 
 /// The run charts' grouped query agrees with the period query month by month.
 async fn kpi_by_month_agrees(db: &TestDb) {

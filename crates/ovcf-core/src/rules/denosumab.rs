@@ -160,3 +160,18 @@ pub fn on_denosumab_at(meds: &[Medication], onset: Date, as_of: Date) -> bool {
             && m.end.is_none_or(|e| e >= onset)
     })
 }
+
+/// Some anti-osteoporosis drug is ongoing at `as_of` (rule 0.3), a denosumab stopped fewer than 7
+/// months after its last dose included (10.3, 11.28.22). The engine's test for
+/// `no_antiosteoporosis_therapy`, 6.1 and 11.13's floor, and the worklist's "therapy not started".
+pub fn on_antiosteoporosis_therapy(meds: &[Medication], as_of: Date, th: &Thresholds) -> bool {
+    on_therapy_given(meds, as_of, history(meds, as_of, th).state)
+}
+
+/// [`on_antiosteoporosis_therapy`] with the denosumab state already classified.
+pub fn on_therapy_given(meds: &[Medication], as_of: Date, state: DenosumabState) -> bool {
+    state.ongoing()
+        || meds.iter().any(|m| {
+            m.drug.is_antiosteoporosis() && m.start <= as_of && m.end.is_none_or(|e| e >= as_of)
+        })
+}
