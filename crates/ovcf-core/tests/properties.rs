@@ -695,3 +695,288 @@ fn valid_request_generator_reaches_every_plan() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Revision 3 invariants (issue 10 "Show"): checked on every generated valid request, from the
+// request and the report's JSON, independently of the engine's own helpers.
+
+/// The value at a dotted report path such as `fractures[0].genant_grade`; `None` when the path
+/// names no report field (a decision about something the report does not show as one field).
+fn at_path<'a>(doc: &'a Value, path: &str) -> Option<&'a Value> {
+    let mut cur = doc;
+    for step in path.split('.') {
+        let (name, index) = match step.split_once('[') {
+            Some((n, rest)) => (n, Some(rest.trim_end_matches(']').parse::<usize>().ok()?)),
+            None => (step, None),
+        };
+        cur = cur.get(name)?;
+        if let Some(i) = index {
+            cur = cur.get(i)?;
+        }
+    }
+    Some(cur)
+}
+
+fn check_r3(req: &Value, r: &AssessmentReport) -> Result<(), String> {
+    let doc = serde_json::to_value(r).unwrap();
+    let as_of = r.as_of;
+    let rx = &doc["pharmacotherapy"];
+    let first = rx["recommended"].get(0).cloned().unwrap_or(Value::Null);
+    // 1. No `start: now` with a blocking pre-dose check of the first-choice drug (11.3).
+    if rx["start"] == "now"
+        && rx["pre_dose_checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["blocking"] == true && c["drug"] == first)
+    {
+        return Err(format!(
+            "start now with a blocking check: {}",
+            rx["pre_dose_checks"]
+        ));
+    }
+    // 2. Spinal precautions exactly on surgical referrals (11.6).
+    let referral = doc["treatment"]["plan"] == "surgical_referral";
+    if (doc["perioperative"]["spinal_precautions"]["required"] == true) != referral {
+        return Err("spinal_precautions.required differs from surgical_referral".into());
+    }
+    if referral && doc["perioperative"]["brace"] != "per_surgeon" {
+        return Err("surgical referral without brace per_surgeon".into());
+    }
+    // 3. Never `low` for an untreated recent fracture (11.13).
+    let fractures = req["fractures"].as_array().unwrap();
+    let recent = fractures.iter().any(|f| {
+        f.get("malignancy_signs")
+            .and_then(Value::as_array)
+            .is_none_or(Vec::is_empty)
+            && f.get("onset_days")
+                .and_then(Value::as_u64)
+                .is_none_or(|d| d < 365)
+    });
+    let any_anti_entry = req
+        .get("medications")
+        .and_then(Value::as_array)
+        .is_some_and(|ms| {
+            ms.iter().any(|m| {
+                m["drug"] != "calcitonin"
+                    && m["drug"] != "calcium_vitamin_d"
+                    && !matches!(
+                        m["drug"].as_str(),
+                        Some(
+                            "nsaid"
+                                | "cox2_inhibitor"
+                                | "opioid"
+                                | "glucocorticoid"
+                                | "paracetamol"
+                        )
+                    )
+                    && Date::parse(m["start"].as_str().unwrap()).unwrap() <= as_of
+            })
+        });
+    if let Some(adj) = doc["risks"].get("adjacent_fracture") {
+        if adj["tier"] == "low" && recent && !any_anti_entry {
+            return Err("adjacent tier low for an untreated recent fracture".into());
+        }
+        let floor = adj["factors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f == "recent_vertebral_fracture_untreated");
+        if floor && adj["tier"] != "high" {
+            return Err("floor factor without tier high".into());
+        }
+        if adj
+            .get("estimate_basis")
+            .is_some_and(|b| !b["time_horizon_months"].is_null())
+        {
+            return Err("adjacent estimate with a time horizon".into());
+        }
+    }
+    // 4–5. No bed rest after day 4; no calcitonin after day 14 or below VAS 5 (11.10, 11.11).
+    let untreated: Vec<&Value> = fractures
+        .iter()
+        .zip(&r.fractures)
+        .filter(|(_, rf)| !rf.treated)
+        .map(|(f, _)| f)
+        .collect();
+    let days_since_onset = untreated
+        .iter()
+        .filter_map(|f| f.get("onset_days").and_then(Value::as_u64))
+        .min();
+    if !doc["perioperative"]["bed_rest_max_days"].is_null()
+        && days_since_onset.is_none_or(|d| d > 4)
+    {
+        return Err(format!("bed rest on day {days_since_onset:?}"));
+    }
+    let calcitonin = doc["perioperative"]["analgesia"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["drug"] == "calcitonin");
+    if calcitonin
+        && !untreated.iter().any(|f| {
+            f.get("onset_days")
+                .and_then(Value::as_u64)
+                .is_some_and(|d| d <= 14)
+                && f.get("pain_vas")
+                    .and_then(Value::as_f64)
+                    .is_some_and(|v| v >= 5.0)
+        })
+    {
+        return Err("calcitonin outside the acute window".into());
+    }
+    // 6. No two visits after `as_of` within the 31-day merge window (11.22).
+    let future: Vec<Date> = r
+        .follow_up
+        .iter()
+        .map(|f| f.due)
+        .filter(|d| *d > as_of)
+        .collect();
+    if future.windows(2).any(|w| w[0].days_until(w[1]) <= 31) {
+        return Err(format!("two visits within 31 days: {future:?}"));
+    }
+    if r.follow_up.windows(2).any(|w| w[0].due > w[1].due) {
+        return Err("follow-up not ordered by due".into());
+    }
+    // 7. Exactly one applied explanation entry per decision, equal to the report field (11.23).
+    let mut applied: std::collections::BTreeMap<&str, usize> = Default::default();
+    for e in &r.explanation {
+        if e.outcome == ovcf_core::report::Outcome::Applied {
+            *applied.entry(e.decision.as_str()).or_default() += 1;
+            let value = e
+                .value
+                .as_ref()
+                .ok_or(format!("applied {} without value", e.decision))?;
+            if let Some(field) = at_path(&doc, &e.decision)
+                && field != value
+            {
+                return Err(format!(
+                    "explanation {} = {value} but the report says {field}",
+                    e.decision
+                ));
+            }
+            let augmentation = value == "vertebroplasty" || value == "kyphoplasty";
+            if augmentation
+                && !matches!(
+                    e.decision.as_str(),
+                    "treatment.plan" | "treatment.procedure"
+                )
+            {
+                return Err(format!("{} carries {value}", e.decision));
+            }
+        }
+    }
+    if let Some((d, n)) = applied.iter().find(|(_, n)| **n != 1) {
+        return Err(format!("{n} applied entries for {d}"));
+    }
+    if applied.get("treatment.plan") != Some(&1) {
+        return Err("no applied entry for treatment.plan".into());
+    }
+    // 8. Every summary value equals its source field (assessment-v1 `summary`).
+    let s = &doc["summary"];
+    let t = &doc["treatment"];
+    let eq = |a: &Value, b: &Value, what: &str| {
+        if a == b {
+            Ok(())
+        } else {
+            Err(format!("summary {what}: {a} ≠ {b}"))
+        }
+    };
+    eq(&s["decision"]["plan"], &t["plan"], "plan")?;
+    eq(&s["decision"]["urgency"], &t["urgency"], "urgency")?;
+    eq(
+        &s["decision"]["of_score_agreement"],
+        &t["of_score_agreement"],
+        "of_score_agreement",
+    )?;
+    let treated: Vec<Value> = t["treated_levels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["level"].clone())
+        .collect();
+    eq(
+        &s["decision"]["treated_levels"],
+        &Value::Array(treated),
+        "treated_levels",
+    )?;
+    let levels = s["levels"].as_array().unwrap();
+    let per_level = t["per_level"].as_array().unwrap();
+    if levels.len() != per_level.len() {
+        return Err("summary levels ≠ per_level".into());
+    }
+    for (l, p) in levels.iter().zip(per_level) {
+        eq(&l["level"], &p["level"], "level")?;
+        eq(&l["procedure"], &t["plan"], "procedure")?;
+        eq(&l["approach"], &p["approach"], "approach")?;
+        eq(&l["cement_max_ml"], &p["cement"]["max_ml"], "cement_max_ml")?;
+    }
+    let mut urgent: Vec<Value> = t["urgent_actions"].as_array().unwrap().clone();
+    for a in doc["alerts"].as_array().unwrap() {
+        if a["severity"] == "critical" && !urgent.contains(&a["code"]) {
+            urgent.push(a["code"].clone());
+        }
+    }
+    eq(
+        &s["urgent_actions"],
+        &Value::Array(urgent),
+        "urgent_actions",
+    )?;
+    eq(&s["drug"]["name"], &first, "drug.name")?;
+    eq(&s["drug"]["start"], &rx["start"], "drug.start")?;
+    eq(
+        &s["drug"]["deferred_reason"],
+        &rx["deferred_reason"],
+        "drug.deferred_reason",
+    )?;
+    eq(
+        &s["drug"]["start_date"],
+        &rx["start_date"],
+        "drug.start_date",
+    )?;
+    let dose = first
+        .as_str()
+        .and_then(|d| rx["dosing"].get(d))
+        .cloned()
+        .unwrap_or(Value::Null);
+    eq(&s["drug"]["dose"], &dose, "drug.dose")?;
+    let course = rx["course_end"].get("date").cloned().unwrap_or(Value::Null);
+    eq(&s["drug"]["course_end"], &course, "drug.course_end")?;
+    let next = doc["follow_up"].as_array().unwrap().iter().find(|f| {
+        f["due"]
+            .as_str()
+            .is_some_and(|d| Date::parse(d).unwrap() >= as_of)
+    });
+    eq(
+        &s["next_visit"]["due"],
+        next.map_or(&Value::Null, |n| &n["due"]),
+        "next_visit.due",
+    )?;
+    // Every drug in recommended and then is dosed (11.18); urgent actions in canonical order.
+    for d in rx["recommended"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(rx["then"].as_array().unwrap())
+    {
+        if rx["dosing"].get(d.as_str().unwrap()).is_none() {
+            return Err(format!("{d} has no dosing"));
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn revision3_invariants_hold(v in valid_request()) {
+        let r = match assess_json(&v.to_string(), today()) {
+            Ok(r) => r,
+            Err(e) => return Err(TestCaseError::fail(format!("{e:?}\nrequest: {v}"))),
+        };
+        if let Err(msg) = check_r3(&v, &r) {
+            return Err(TestCaseError::fail(format!("{msg}\nrequest: {v}")));
+        }
+    }
+}
