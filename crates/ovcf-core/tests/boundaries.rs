@@ -2000,7 +2000,7 @@ fn calcium_2_09_is_hypocalcaemia_deferring_the_antiresorptive() {
 fn calcium_2_10_is_normal() {
     let r = labs("calcium_mmol_l", 2.10);
     assert!(alert(&r, "hypocalcaemia").is_none());
-    assert_eq!(r.pharmacotherapy.start, StartTiming::Now);
+    assert_eq!(r.pharmacotherapy.start, StartTiming::AfterChecks); // 11.3: labs still unknown
 }
 
 #[test]
@@ -2059,7 +2059,7 @@ fn vitamin_d_49_9_defers_first_zoledronic_dose() {
 fn vitamin_d_50_is_sufficient() {
     let r = labs("vitamin_d_nmol_l", 50.0);
     assert!(alert(&r, "vitamin_d_deficiency").is_none());
-    assert_eq!(r.pharmacotherapy.start, StartTiming::Now);
+    assert_eq!(r.pharmacotherapy.start, StartTiming::AfterChecks); // 11.3: labs still unknown
 }
 
 #[test]
@@ -2089,7 +2089,7 @@ fn denosumab_last_dose_211_days_is_overdue() {
     let r = assess(&with_meds(base(), vec![dmab_ongoing(211)]));
     assert_eq!(severity(&r, "denosumab_overdue"), Some(Severity::Critical));
     assert_eq!(first_drug(&r), Some(Drug::Denosumab));
-    assert_eq!(r.pharmacotherapy.start, StartTiming::Now);
+    assert_eq!(r.pharmacotherapy.start, StartTiming::AfterChecks); // 11.3: labs still unknown
     let zero = follow_up(&r, AS_OF, 0).expect("injection now");
     assert!(zero.items.contains(&FollowUpItem::DenosumabInjection));
 }
@@ -2114,7 +2114,7 @@ fn denosumab_stopped_8_months_ago_is_rebound_resume_now() {
     let r = assess(&v);
     assert_eq!(severity(&r, "denosumab_overdue"), Some(Severity::Critical));
     assert_eq!(first_drug(&r), Some(Drug::Denosumab));
-    assert_eq!(r.pharmacotherapy.start, StartTiming::Now);
+    assert_eq!(r.pharmacotherapy.start, StartTiming::AfterChecks); // 11.3: labs still unknown
     assert!(!r.pharmacotherapy.recommended.contains(&Drug::Teriparatide));
 }
 
@@ -2129,10 +2129,11 @@ fn denosumab_stopped_8_months_ago_with_poor_adherence_switches_to_zoledronic_now
     );
     let r = assess(&v);
     assert_eq!(first_drug(&r), Some(Drug::ZoledronicAcid));
-    assert_eq!(r.pharmacotherapy.start, StartTiming::Now);
+    assert_eq!(r.pharmacotherapy.start, StartTiming::AfterChecks); // 11.3: labs still unknown
+    // 11.28.11: a stopped denosumab is avoided for poor adherence, not as a planned transition.
     assert_eq!(
         avoid_reason(&r, Drug::Denosumab).as_deref(),
-        Some("planned_transition")
+        Some("poor_adherence")
     );
 }
 
@@ -2249,7 +2250,7 @@ fn denosumab_rebound_with_renal_and_poor_adherence_resumes_denosumab() {
     let r = assess(&v);
     assert_eq!(first_drug(&r), Some(Drug::Denosumab));
     assert!(!avoided(&r, Drug::Denosumab));
-    assert_eq!(r.pharmacotherapy.start, StartTiming::Now);
+    assert_eq!(r.pharmacotherapy.start, StartTiming::AfterChecks); // 11.3: labs still unknown
 }
 
 // ───────────────────────── 5.3–5.6, 10.x drug choice ─────────────────────────
@@ -2289,7 +2290,7 @@ fn two_vertebral_fractures_present_plus_prior_are_very_high_risk() {
         Some(&24)
     );
     assert_eq!(r.pharmacotherapy.then, vec![Drug::ZoledronicAcid]);
-    assert_eq!(r.pharmacotherapy.start, StartTiming::Now);
+    assert_eq!(r.pharmacotherapy.start, StartTiming::AfterChecks); // 11.3: labs still unknown
 }
 
 #[test]
@@ -2379,7 +2380,7 @@ fn renal_below_35_with_good_adherence_is_denosumab() {
     set(&mut v, "/patient/adherence", json!("good"));
     let r = assess(&v);
     assert_eq!(first_drug(&r), Some(Drug::Denosumab));
-    assert_eq!(r.pharmacotherapy.start, StartTiming::Now);
+    assert_eq!(r.pharmacotherapy.start, StartTiming::AfterChecks); // 11.3: labs still unknown
     assert!(alert(&r, "ckd_mbd_workup").is_none());
 }
 
