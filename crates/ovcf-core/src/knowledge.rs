@@ -607,7 +607,7 @@ impl Knowledge {
                     drug.as_str()
                 ));
             }
-            if !["mg", "µg"].contains(&d.unit.as_str()) || !(d.dose > 0.0) {
+            if !["mg", "µg"].contains(&d.unit.as_str()) || d.dose.is_nan() || d.dose <= 0.0 {
                 problems.push(format!("dose of {}: unit or dose invalid", drug.as_str()));
             }
         }
