@@ -3460,7 +3460,7 @@ mod r3_drug {
             "mri": {"stir": "hyperintense"}, "height_loss_pct": 30, "posterior_wall": "intact",
             "malignancy_signs": ["other_osseous_lesions"]
         }));
-        assert_eq!(vh(&assess(&v)).0, false);
+        assert!(!vh(&assess(&v)).0);
     }
 
     #[test]
@@ -3487,15 +3487,12 @@ mod r3_drug {
             Some(Severity::Info)
         );
         assert!(en(&r, "very_high_fracture_risk").contains("anabolic-first"));
-        assert_eq!(
-            vh(&assess(&with(v.clone(), "/patient/age", json!(64)))).0,
-            false
-        );
+        assert!(!vh(&assess(&with(v.clone(), "/patient/age", json!(64)))).0);
         let t24 = with(on.clone(), "/bone_density/dxa/femoral_neck_t", json!(-2.4));
-        assert_eq!(vh(&assess(&t24)).0, false);
+        assert!(!vh(&assess(&t24)).0);
         let old = with(on.clone(), "/fractures/0/onset_days", json!(365));
         let r = assess(&old);
-        assert_eq!(vh(&r).0, false);
+        assert!(!vh(&r).0);
         assert_eq!(
             r.risks.very_high_fracture_risk.unverified_criteria_met,
             vec![UnverifiedCriterion::RecentVertebralFractureWithin24Months]
@@ -3562,7 +3559,7 @@ mod r3_drug {
             base(),
             vec![med("alendronate", &days_before(5))],
         ));
-        assert_eq!(vh(&r).0, false);
+        assert!(!vh(&r).0);
     }
 
     // ── 11.18 dosing ──
