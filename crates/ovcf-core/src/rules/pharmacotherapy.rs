@@ -866,12 +866,21 @@ pub fn plan(
     );
     out.explain(
         "pharmacotherapy.start",
-        match start {
-            StartTiming::AfterChecks => "11.3",
-            StartTiming::Deferred => "11.5",
-            _ => path,
+        match (start, deferred) {
+            (StartTiming::AfterChecks, _) => "11.3",
+            (_, Some(DeferredReason::PathologyWorkup)) => "5.2",
+            (_, Some(DeferredReason::HypercalcaemiaInvestigation)) => "10.2",
+            (_, Some(DeferredReason::CkdMbdWorkup)) => "11.4",
+            (_, Some(DeferredReason::CalciumCorrection | DeferredReason::VitaminDRepletion)) => {
+                "10.1"
+            }
+            (_, Some(DeferredReason::SurgicalDecision)) => "11.5",
+            (_, Some(DeferredReason::PlannedTransition)) => "5.7",
+            (_, Some(DeferredReason::SpecialistReview)) => "10.12",
+            (_, None) => path,
         },
         &[
+            // 11.5: every reason that applied; the first in precedence is `deferred_reason`.
             ("deferral_reasons", json!(reasons)),
             (
                 "blocking_checks",
