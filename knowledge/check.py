@@ -132,6 +132,7 @@ drug.denosumab_transition drug.denosumab_fracture_on_therapy drug.denosumab_last
 drug.romosozumab_cardiovascular drug.romosozumab_course drug.continue_current drug.treatment_failure
 drug.bisphosphonate_holiday drug.no_suitable_drug drug.workup_first drug.sequential_after_anabolic
 drug.no_therapy_alert
+drug.renal_measure_named drug.pre_dose_checks drug.timing_around_surgery drug.anabolic_first_option drug.dosing
 risk.adjacent_fracture risk.adjacent_estimate risk.cement_leakage
 fu.post_augmentation fu.conservative fu.bone_turnover_markers fu.dxa fu.denosumab_injection
 proc.cement_fill_30pct proc.cement_range proc.height_restoration proc.intradiscal_leakage
@@ -228,16 +229,24 @@ ALERT_PLACEHOLDERS = {
     "xray_only_diagnosis": {"levels"}, "dxa_may_be_falsely_normal": {"t_score"},
     "suspected_pathological_fracture": {"levels"}, "neurological_deficit": set(),
     "posterior_wall_retropulsion": {"levels"}, "nsaid_over_3_weeks": {"days"}, "denosumab_overdue": {"days"},
-    "denosumab_poor_adherence": {"date"}, "teriparatide_limit": {"months"},
-    "bisphosphonate_holiday_review": {"months"}, "renal_contraindication": {"value"},
+    "denosumab_poor_adherence": {"date"}, "teriparatide_limit": {"drug", "months", "remaining", "date"},
+    "bisphosphonate_holiday_review": {"months"}, "renal_contraindication": {"renal"},
     "cement_volume_exceeds_30pct": {"level", "volume", "max"},
     "cement_volume_outside_range": {"level", "volume", "min", "max"},
     "height_restoration_over_90pct": {"value"}, "no_antiosteoporosis_therapy": set(),
     "chronic_fracture_limited_benefit": {"levels"}, "unstable_fracture": {"levels"},
     "augmentation_contraindicated": set(), "anticoagulation_periprocedural": set(), "hypocalcaemia": {"value"},
-    "hypercalcaemia": {"value"}, "vitamin_d_deficiency": {"value"}, "ckd_mbd_workup": {"value"},
+    "hypercalcaemia": {"value"}, "vitamin_d_deficiency": {"value"}, "ckd_mbd_workup": {"renal"},
     "no_suitable_drug": set(), "denosumab_last_dose_unknown": set(), "cement_leakage_spinal_canal": {"level"},
     "cement_leakage_venous": {"level"},
+    # revision 3 (drug rules 11.3, 11.15)
+    "pre_dose_checks_pending": {"drug", "checks"}, "very_high_fracture_risk": {"criteria"},
+}
+# Codes whose wording has case-specific variants ([alert.variants.<name>], chosen by the rule): each variant may
+# use a subset of the code's placeholders, the same ones in zh and en.
+ALERT_VARIANTS = {
+    "teriparatide_limit": {"no_date", "reached"}, "ckd_mbd_workup": {"cleared", "follow_on"},
+    "denosumab_poor_adherence": {"last_dose_unknown"},
 }
 DEFAULT_SEVERITY = {c: "warning" for c in ALERT_PLACEHOLDERS}
 DEFAULT_SEVERITY.update({c: "critical" for c in (
@@ -245,12 +254,24 @@ DEFAULT_SEVERITY.update({c: "critical" for c in (
     "augmentation_contraindicated", "denosumab_overdue", "ckd_mbd_workup", "hypercalcaemia",
     "cement_leakage_spinal_canal")})
 DEFAULT_SEVERITY.update({c: "info" for c in (
-    "teriparatide_limit", "bisphosphonate_holiday_review", "chronic_fracture_limited_benefit")})
+    "teriparatide_limit", "bisphosphonate_holiday_review", "chronic_fracture_limited_benefit",
+    "very_high_fracture_risk")})
 PH = re.compile(r"\{([^{}]*)\}")
 codes = set()
 for i, a in enumerate(alerts.get("alert", [])):
     code = a.get("code", f"#{i}")
-    keys_ok(f"alert {code}", a, ("code", "severity", "zh", "en"), ("recommendations",))
+    keys_ok(f"alert {code}", a, ("code", "severity", "zh", "en"), ("recommendations", "variants"))
+    for vname, vt in a.get("variants", {}).items():
+        if vname not in ALERT_VARIANTS.get(code, set()):
+            problems.append(f"alert {code}: unknown variant {vname!r}")
+            continue
+        keys_ok(f"alert {code} variant {vname}", vt, ("zh", "en"), ())
+        used = {lang: set(PH.findall(vt.get(lang, ""))) for lang in ("zh", "en")}
+        if used["zh"] != used["en"]:
+            problems.append(f"alert {code} variant {vname}: zh and en use different placeholders")
+        extra = (used["zh"] | used["en"]) - ALERT_PLACEHOLDERS.get(code, set())
+        if extra:
+            problems.append(f"alert {code} variant {vname} uses unknown placeholders {sorted(extra)}")
     if code in codes:
         problems.append(f"duplicate alert code {code}")
     codes.add(code)
@@ -277,6 +298,28 @@ for i, a in enumerate(alerts.get("alert", [])):
 for code in ALERT_PLACEHOLDERS:
     if code not in codes:
         problems.append(f"alert {code} missing")
+
+# ---- dosing (rule 11.18) ------------------------------------------------------------------------------------
+dosing = load("dosing.toml")
+if dosing is not None:
+    DOSED = {"alendronate", "risedronate", "ibandronate", "zoledronic_acid", "denosumab", "teriparatide",
+             "abaloparatide", "romosozumab"}
+    seen_drugs = set()
+    for i, d in enumerate(dosing.get("drug", [])):
+        name = d.get("drug", f"#{i}")
+        keys_ok(f"dose {name}", d, ("drug", "dose", "unit", "route", "interval", "advice", "sources", "status"),
+                ("note",))
+        if name in seen_drugs:
+            problems.append(f"dose {name} defined twice")
+        seen_drugs.add(name)
+        if name not in DOSED:
+            problems.append(f"dose {name}: not an anti-osteoporosis drug of rule 0.3")
+        if d.get("status") not in ("verified", "secondary", "unverified"):
+            problems.append(f"dose {name}: status must be verified|secondary|unverified")
+        cite(f"dose {name}", d.get("sources"))
+    for name in DOSED - seen_drugs:
+        problems.append(f"dose {name} missing (rule 11.18)")
+    cite("dose calcium_vitamin_d", dosing.get("calcium_vitamin_d", {}).get("sources"))
 
 # ---- unused sources -------------------------------------------------------------------------------------
 for sid in defined:

@@ -231,9 +231,12 @@ pub fn assess_valid(valid: &ValidRequest) -> Result<AssessmentReport, EngineErro
     let mut fractures = rules::diagnosis::fractures(&facts, &mut out);
     let bone_density = rules::diagnosis::bone_density(&facts, &mut out);
     let mut treatment = rules::treatment::plan(&facts, &mut fractures, &mut out);
-    let pharmacotherapy = rules::pharmacotherapy::plan(&facts, &mut out);
+    // Rule 11.15: one computation for the report's flag and the drug plan.
+    let very_high = rules::very_high::assess(&facts, &mut out);
+    let pharmacotherapy = rules::pharmacotherapy::plan(&facts, &treatment, &very_high, k, &mut out);
     let procedure_checks = rules::procedure::checks(&facts, &mut out);
-    let risks = rules::risks::assess(&facts, &treatment, k, &mut out);
+    let mut risks = rules::risks::assess(&facts, &treatment, k, &mut out);
+    risks.very_high_fracture_risk = very_high;
     rules::treatment::techniques(&facts, &mut treatment, &risks, &mut out);
     let perioperative = rules::perioperative::plan(&facts, &treatment, &mut out);
     let follow_up = rules::follow_up::schedule(

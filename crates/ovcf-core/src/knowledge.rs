@@ -11,10 +11,14 @@ use std::sync::LazyLock;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::report::{CitationFlagCode, GradeOrigin, Quality, Severity, Text};
+use crate::report::{
+    CitationFlagCode, Dose, DoseInterval, Dosing, GradeOrigin, PreDoseCheckCode, Quality, Route,
+    Severity, Text, VeryHighCriterion,
+};
+use crate::request::Drug;
 
 /// The data files, embedded. Order matters only for the version hash.
-pub const FILES: [(&str, &str); 5] = [
+pub const FILES: [(&str, &str); 7] = [
     (
         "sources.toml",
         include_str!("../../../knowledge/sources.toml"),
@@ -35,6 +39,13 @@ pub const FILES: [(&str, &str); 5] = [
         "citations.toml",
         include_str!("../../../knowledge/citations.toml"),
     ),
+    // Rule 11.18: doses, routes and intervals.
+    (
+        "dosing.toml",
+        include_str!("../../../knowledge/dosing.toml"),
+    ),
+    // The words that alert texts insert (drug names, pre-dose checks, very-high-risk criteria).
+    ("i18n.toml", include_str!("../../../knowledge/i18n.toml")),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -126,6 +137,140 @@ pub struct AlertDef {
     pub en: String,
     #[serde(default)]
     pub recommendations: Vec<String>,
+    /// Case-specific wordings of the same alert, chosen by the rule with the `variant` parameter
+    /// (e.g. `ckd_mbd_workup` cleared or for a follow-on drug, rules 11.4 and 11.28.13).
+    #[serde(default)]
+    pub variants: BTreeMap<String, Word>,
+}
+
+/// A text in both languages.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Word {
+    pub zh: String,
+    pub en: String,
+}
+
+/// How clinical-reference.md marks the content a dose rests on (rule 11.18).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EvidenceStatus {
+    Verified,
+    Secondary,
+    Unverified,
+}
+
+/// One drug's dose of rule 11.18 (`knowledge/dosing.toml`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DoseDef {
+    pub drug: Drug,
+    pub dose: f64,
+    pub unit: String,
+    pub route: Route,
+    pub interval: DoseInterval,
+    pub advice: Vec<String>,
+    pub sources: Vec<String>,
+    pub status: EvidenceStatus,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// Calcium and vitamin D by age and sex (rule 11.18's last row).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CalciumVitaminDDef {
+    pub calcium_mg_day: f64,
+    pub calcium_mg_day_men_51_70: f64,
+    pub men_lower_calcium_age_min: u32,
+    pub men_lower_calcium_age_max: u32,
+    pub vitamin_d_iu_day: f64,
+    pub vitamin_d_iu_day_older: f64,
+    pub route: Route,
+    pub interval: DoseInterval,
+    pub advice: Vec<String>,
+    pub sources: Vec<String>,
+    pub status: EvidenceStatus,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DosingFile {
+    drug: Vec<DoseDef>,
+    calcium_vitamin_d: CalciumVitaminDDef,
+}
+
+/// The dosing table of rule 11.18, checked on load.
+#[derive(Debug)]
+pub struct DosingTable {
+    drugs: BTreeMap<Drug, (DoseDef, Dosing)>,
+    pub calcium_vitamin_d: CalciumVitaminDDef,
+}
+
+impl DosingTable {
+    /// The report entry of an anti-osteoporosis drug (`None` for drugs that are not dosed).
+    pub fn drug(&self, d: Drug) -> Option<&Dosing> {
+        self.drugs.get(&d).map(|(_, r)| r)
+    }
+
+    pub fn def(&self, d: Drug) -> Option<&DoseDef> {
+        self.drugs.get(&d).map(|(def, _)| def)
+    }
+
+    /// Calcium and vitamin D for a patient's age and sex (11.18; 1000 IU from
+    /// `vitamin_d_1000iu_age_min`).
+    pub fn calcium_vitamin_d(&self, age: u32, female: bool, vitamin_d_older_min: f64) -> Dosing {
+        let c = &self.calcium_vitamin_d;
+        let calcium = if !female
+            && (c.men_lower_calcium_age_min..=c.men_lower_calcium_age_max).contains(&age)
+        {
+            c.calcium_mg_day_men_51_70
+        } else {
+            c.calcium_mg_day
+        };
+        let vitamin_d = if f64::from(age) >= vitamin_d_older_min {
+            c.vitamin_d_iu_day_older
+        } else {
+            c.vitamin_d_iu_day
+        };
+        Dosing {
+            dose: Dose::CalciumVitaminD {
+                calcium_mg_day: calcium,
+                vitamin_d_iu_day: vitamin_d,
+            },
+            unit: None,
+            route: c.route,
+            interval: c.interval,
+            advice: c.advice.clone(),
+        }
+    }
+}
+
+/// The words alert texts insert, from `knowledge/i18n.toml` (the one catalogue of words).
+#[derive(Debug, Deserialize)]
+pub struct AlertWords {
+    pub drug: BTreeMap<String, Word>,
+    pub pre_dose_check: BTreeMap<String, Word>,
+    pub very_high_criterion: BTreeMap<String, Word>,
+}
+
+impl AlertWords {
+    fn word<'w>(map: &'w BTreeMap<String, Word>, code: &'w str) -> (&'w str, &'w str) {
+        map.get(code)
+            .map_or((code, code), |w| (w.zh.as_str(), w.en.as_str()))
+    }
+
+    /// The drug's name in (zh, en); the load check guarantees every drug has one.
+    pub fn drug(&self, d: Drug) -> (&str, &str) {
+        Self::word(&self.drug, d.as_str())
+    }
+
+    pub fn check(&self, c: PreDoseCheckCode) -> (&str, &str) {
+        Self::word(&self.pre_dose_check, c.as_str())
+    }
+
+    pub fn criterion(&self, c: VeryHighCriterion) -> (&str, &str) {
+        Self::word(&self.very_high_criterion, c.as_str())
+    }
 }
 
 /// One numeric threshold, with its unit and source.
@@ -298,6 +443,10 @@ pub struct Knowledge {
     alerts: HashMap<String, AlertDef>,
     /// Rule 11.24, in file order.
     pub citation_checks: Vec<CitationCheck>,
+    /// Rule 11.18.
+    pub dosing: DosingTable,
+    /// Words inserted into alert texts.
+    pub words: AlertWords,
 }
 
 #[derive(Deserialize)]
@@ -327,12 +476,22 @@ impl Knowledge {
     }
 
     fn load() -> Result<Knowledge, KnowledgeError> {
-        let [(sf, st), (rf, rt), (tf, tt), (af, at), (cf, ct)] = FILES;
+        let [
+            (sf, st),
+            (rf, rt),
+            (tf, tt),
+            (af, at),
+            (cf, ct),
+            (df, dt),
+            (wf, wt),
+        ] = FILES;
         let sources: SourcesFile = parse(sf, st)?;
         let recs: RecommendationsFile = parse(rf, rt)?;
         let th: ThresholdsDoc = parse(tf, tt)?;
         let alerts: AlertsFile = parse(af, at)?;
         let citations: CitationsFile = parse(cf, ct)?;
+        let dosing: DosingFile = parse(df, dt)?;
+        let words: AlertWords = parse(wf, wt)?;
 
         let mut hasher = Sha256::new();
         for (name, text) in FILES {
@@ -354,7 +513,28 @@ impl Knowledge {
             recommendation_rank: HashMap::new(),
             alerts: HashMap::new(),
             citation_checks: citations.citation_check,
+            dosing: DosingTable {
+                drugs: BTreeMap::new(),
+                calcium_vitamin_d: dosing.calcium_vitamin_d,
+            },
+            words,
         };
+        for d in dosing.drug {
+            let report = Dosing {
+                dose: Dose::Amount(d.dose),
+                unit: Some(d.unit.clone()),
+                route: d.route,
+                interval: d.interval,
+                advice: d.advice.clone(),
+            };
+            let drug = d.drug;
+            if k.dosing.drugs.insert(drug, (d, report)).is_some() {
+                return Err(KnowledgeError::Integrity(format!(
+                    "dosing.toml: {} dosed twice",
+                    drug.as_str()
+                )));
+            }
+        }
         for s in sources.source {
             if k.sources.insert(s.id.clone(), s).is_some() {
                 return Err(KnowledgeError::Integrity("duplicate source id".into()));
@@ -407,6 +587,47 @@ impl Knowledge {
         }
         for o in &self.adjacent_odds_ratios {
             cited(&format!("odds ratio {}", o.factor), &o.sources);
+        }
+        for (drug, (d, _)) in &self.dosing.drugs {
+            cited(&format!("dose of {}", drug.as_str()), &d.sources);
+        }
+        cited(
+            "dose of calcium_vitamin_d",
+            &self.dosing.calcium_vitamin_d.sources,
+        );
+        for d in Drug::ALL.into_iter().filter(|d| d.is_antiosteoporosis()) {
+            if !self.dosing.drugs.contains_key(&d) {
+                problems.push(format!("dosing.toml lacks {} (rule 11.18)", d.as_str()));
+            }
+        }
+        for (drug, (d, _)) in &self.dosing.drugs {
+            if !drug.is_antiosteoporosis() {
+                problems.push(format!(
+                    "dosing.toml doses {}, which rule 11.18 leaves to the prescriber",
+                    drug.as_str()
+                ));
+            }
+            if !["mg", "µg"].contains(&d.unit.as_str()) || d.dose.is_nan() || d.dose <= 0.0 {
+                problems.push(format!("dose of {}: unit or dose invalid", drug.as_str()));
+            }
+        }
+        for d in Drug::ALL {
+            if !self.words.drug.contains_key(d.as_str()) {
+                problems.push(format!("i18n.toml [drug] lacks {}", d.as_str()));
+            }
+        }
+        for c in PreDoseCheckCode::ALL {
+            if !self.words.pre_dose_check.contains_key(c.as_str()) {
+                problems.push(format!("i18n.toml [pre_dose_check] lacks {}", c.as_str()));
+            }
+        }
+        for c in VeryHighCriterion::ALL {
+            if !self.words.very_high_criterion.contains_key(c.as_str()) {
+                problems.push(format!(
+                    "i18n.toml [very_high_criterion] lacks {}",
+                    c.as_str()
+                ));
+            }
         }
         for r in self.recommendations.values() {
             if r.strength.is_some_and(|s| !(1..=2).contains(&s)) {
@@ -508,25 +729,42 @@ impl Knowledge {
 
 /// Fills `{name}` placeholders of an alert text.
 pub fn fill(template: &str, params: &[(&str, String)]) -> String {
+    fill_lang(template, params, "")
+}
+
+/// Fills `{name}` placeholders for one language: a parameter `name@zh` / `name@en` fills `{name}`
+/// in that language only (words that differ by language); a plain `name` fills both. The
+/// parameter `variant` selects a wording and is not a placeholder.
+pub fn fill_lang(template: &str, params: &[(&str, String)], lang: &str) -> String {
     let mut out = template.to_owned();
     for (k, v) in params {
-        out = out.replace(&format!("{{{k}}}"), v);
+        let key = match k.split_once('@') {
+            Some((base, l)) if l == lang => base,
+            Some(_) => continue,
+            None => k,
+        };
+        out = out.replace(&format!("{{{key}}}"), v);
     }
     out
 }
 
 impl AlertDef {
     pub fn message(&'static self, params: &[(&str, String)]) -> Text {
-        let one = |t: &'static String| -> std::borrow::Cow<'static, str> {
+        let variant = params
+            .iter()
+            .find(|(k, _)| *k == "variant")
+            .and_then(|(_, v)| self.variants.get(v));
+        let (zh, en) = variant.map_or((&self.zh, &self.en), |w| (&w.zh, &w.en));
+        let one = |t: &'static String, lang: &str| -> std::borrow::Cow<'static, str> {
             if params.is_empty() {
                 t.as_str().into()
             } else {
-                fill(t, params).into()
+                fill_lang(t, params, lang).into()
             }
         };
         Text {
-            zh: one(&self.zh),
-            en: one(&self.en),
+            zh: one(zh, "zh"),
+            en: one(en, "en"),
         }
     }
 }

@@ -541,6 +541,15 @@ pub enum PreDoseCheckCode {
 }
 
 impl PreDoseCheckCode {
+    /// In the order of rule 11.3's table.
+    pub const ALL: [PreDoseCheckCode; 5] = [
+        PreDoseCheckCode::RenalFunction,
+        PreDoseCheckCode::SerumCalcium,
+        PreDoseCheckCode::VitaminD25oh,
+        PreDoseCheckCode::CkdMbdPanel,
+        PreDoseCheckCode::DentalReview,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             PreDoseCheckCode::RenalFunction => "renal_function",
@@ -772,6 +781,27 @@ pub enum VeryHighCriterion {
     #[serde(rename = "t_score_below_minus_3")]
     TScoreBelowMinus3,
     FractureOnBisphosphonate,
+}
+
+impl VeryHighCriterion {
+    /// In the order of rule 11.15's table.
+    pub const ALL: [VeryHighCriterion; 4] = [
+        VeryHighCriterion::MultipleVertebralFractures,
+        VeryHighCriterion::RecentVertebralFractureAge65TLeMinus2_5,
+        VeryHighCriterion::TScoreBelowMinus3,
+        VeryHighCriterion::FractureOnBisphosphonate,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VeryHighCriterion::MultipleVertebralFractures => "multiple_vertebral_fractures",
+            VeryHighCriterion::RecentVertebralFractureAge65TLeMinus2_5 => {
+                "recent_vertebral_fracture_age65_t_le_minus_2_5"
+            }
+            VeryHighCriterion::TScoreBelowMinus3 => "t_score_below_minus_3",
+            VeryHighCriterion::FractureOnBisphosphonate => "fracture_on_bisphosphonate",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

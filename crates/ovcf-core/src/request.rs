@@ -473,6 +473,25 @@ pub enum Drug {
 }
 
 impl Drug {
+    /// Every drug code, in declaration order.
+    pub const ALL: [Drug; 15] = [
+        Drug::Alendronate,
+        Drug::Risedronate,
+        Drug::Ibandronate,
+        Drug::ZoledronicAcid,
+        Drug::Denosumab,
+        Drug::Teriparatide,
+        Drug::Abaloparatide,
+        Drug::Romosozumab,
+        Drug::Calcitonin,
+        Drug::Nsaid,
+        Drug::Cox2Inhibitor,
+        Drug::Opioid,
+        Drug::CalciumVitaminD,
+        Drug::Glucocorticoid,
+        Drug::Paracetamol,
+    ];
+
     /// Decision rules 0.3: anti-osteoporosis drugs (not calcitonin, not calcium + vitamin D).
     pub fn is_antiosteoporosis(self) -> bool {
         matches!(

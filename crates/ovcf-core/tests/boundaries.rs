@@ -2000,7 +2000,7 @@ fn calcium_2_09_is_hypocalcaemia_deferring_the_antiresorptive() {
 fn calcium_2_10_is_normal() {
     let r = labs("calcium_mmol_l", 2.10);
     assert!(alert(&r, "hypocalcaemia").is_none());
-    assert_eq!(r.pharmacotherapy.start, StartTiming::Now);
+    assert_eq!(r.pharmacotherapy.start, StartTiming::AfterChecks); // 11.3: labs still unknown
 }
 
 #[test]
@@ -2059,7 +2059,7 @@ fn vitamin_d_49_9_defers_first_zoledronic_dose() {
 fn vitamin_d_50_is_sufficient() {
     let r = labs("vitamin_d_nmol_l", 50.0);
     assert!(alert(&r, "vitamin_d_deficiency").is_none());
-    assert_eq!(r.pharmacotherapy.start, StartTiming::Now);
+    assert_eq!(r.pharmacotherapy.start, StartTiming::AfterChecks); // 11.3: labs still unknown
 }
 
 #[test]
@@ -2089,7 +2089,7 @@ fn denosumab_last_dose_211_days_is_overdue() {
     let r = assess(&with_meds(base(), vec![dmab_ongoing(211)]));
     assert_eq!(severity(&r, "denosumab_overdue"), Some(Severity::Critical));
     assert_eq!(first_drug(&r), Some(Drug::Denosumab));
-    assert_eq!(r.pharmacotherapy.start, StartTiming::Now);
+    assert_eq!(r.pharmacotherapy.start, StartTiming::AfterChecks); // 11.3: labs still unknown
     let zero = follow_up(&r, AS_OF, 0).expect("injection now");
     assert!(zero.items.contains(&FollowUpItem::DenosumabInjection));
 }
@@ -2114,7 +2114,7 @@ fn denosumab_stopped_8_months_ago_is_rebound_resume_now() {
     let r = assess(&v);
     assert_eq!(severity(&r, "denosumab_overdue"), Some(Severity::Critical));
     assert_eq!(first_drug(&r), Some(Drug::Denosumab));
-    assert_eq!(r.pharmacotherapy.start, StartTiming::Now);
+    assert_eq!(r.pharmacotherapy.start, StartTiming::AfterChecks); // 11.3: labs still unknown
     assert!(!r.pharmacotherapy.recommended.contains(&Drug::Teriparatide));
 }
 
@@ -2129,10 +2129,11 @@ fn denosumab_stopped_8_months_ago_with_poor_adherence_switches_to_zoledronic_now
     );
     let r = assess(&v);
     assert_eq!(first_drug(&r), Some(Drug::ZoledronicAcid));
-    assert_eq!(r.pharmacotherapy.start, StartTiming::Now);
+    assert_eq!(r.pharmacotherapy.start, StartTiming::AfterChecks); // 11.3: labs still unknown
+    // 11.28.11: a stopped denosumab is avoided for poor adherence, not as a planned transition.
     assert_eq!(
         avoid_reason(&r, Drug::Denosumab).as_deref(),
-        Some("planned_transition")
+        Some("poor_adherence")
     );
 }
 
@@ -2249,7 +2250,7 @@ fn denosumab_rebound_with_renal_and_poor_adherence_resumes_denosumab() {
     let r = assess(&v);
     assert_eq!(first_drug(&r), Some(Drug::Denosumab));
     assert!(!avoided(&r, Drug::Denosumab));
-    assert_eq!(r.pharmacotherapy.start, StartTiming::Now);
+    assert_eq!(r.pharmacotherapy.start, StartTiming::AfterChecks); // 11.3: labs still unknown
 }
 
 // ───────────────────────── 5.3–5.6, 10.x drug choice ─────────────────────────
@@ -2289,7 +2290,7 @@ fn two_vertebral_fractures_present_plus_prior_are_very_high_risk() {
         Some(&24)
     );
     assert_eq!(r.pharmacotherapy.then, vec![Drug::ZoledronicAcid]);
-    assert_eq!(r.pharmacotherapy.start, StartTiming::Now);
+    assert_eq!(r.pharmacotherapy.start, StartTiming::AfterChecks); // 11.3: labs still unknown
 }
 
 #[test]
@@ -2379,7 +2380,7 @@ fn renal_below_35_with_good_adherence_is_denosumab() {
     set(&mut v, "/patient/adherence", json!("good"));
     let r = assess(&v);
     assert_eq!(first_drug(&r), Some(Drug::Denosumab));
-    assert_eq!(r.pharmacotherapy.start, StartTiming::Now);
+    assert_eq!(r.pharmacotherapy.start, StartTiming::AfterChecks); // 11.3: labs still unknown
     assert!(alert(&r, "ckd_mbd_workup").is_none());
 }
 
@@ -2852,4 +2853,922 @@ fn performed_procedure_and_new_augmentation_each_keep_their_review_anchor() {
         .collect();
     assert!(froms.contains(&performed), "{froms:?}");
     assert!(froms.contains(AS_OF), "{froms:?}");
+}
+
+// ───────────────────────── revision 3: drug rules (11.2–11.5, 11.9, 11.15, 11.18, 11.21, 11.28) ─────────────────────────
+
+mod r3_drug {
+    use super::*;
+    use ovcf_core::report::{
+        Dose, Monitoring, PreDoseCheckCode as Check, PreDoseRequirement as Req,
+        UnverifiedCriterion, VeryHighCriterion as Vh,
+    };
+
+    /// `base()` with renal function, calcium and 25(OH)D known and within limits.
+    fn known(v: Value) -> Value {
+        let mut v = v;
+        set(&mut v, "/labs/egfr_ml_min", json!(60));
+        set(&mut v, "/labs/calcium_mmol_l", json!(2.3));
+        set(&mut v, "/labs/vitamin_d_nmol_l", json!(60));
+        v
+    }
+
+    fn lab(v: Value, key: &str, x: Value) -> Value {
+        with(v, &format!("/labs/{key}"), x)
+    }
+
+    fn checks(r: &AssessmentReport) -> Vec<(Check, Drug, bool)> {
+        r.pharmacotherapy
+            .pre_dose_checks
+            .iter()
+            .map(|c| (c.code, c.drug, c.blocking))
+            .collect()
+    }
+
+    fn check(
+        r: &AssessmentReport,
+        code: Check,
+        drug: Drug,
+    ) -> Option<&ovcf_core::report::PreDoseCheck> {
+        r.pharmacotherapy
+            .pre_dose_checks
+            .iter()
+            .find(|c| c.code == code && c.drug == drug)
+    }
+
+    fn en(r: &AssessmentReport, code: &str) -> String {
+        alert(r, code)
+            .map(|a| a.message.en.to_string())
+            .unwrap_or_default()
+    }
+
+    fn zh(r: &AssessmentReport, code: &str) -> String {
+        alert(r, code)
+            .map(|a| a.message.zh.to_string())
+            .unwrap_or_default()
+    }
+
+    fn dmab_new_good(egfr: f64) -> AssessmentReport {
+        let v = with(known(base()), "/patient/adherence", json!("good"));
+        assess(&lab(v, "egfr_ml_min", json!(egfr)))
+    }
+
+    // ── 11.2 renal function named ──
+
+    #[test]
+    fn egfr_is_named_with_its_unit_in_the_report_and_the_alert() {
+        let r = assess(&lab(known(base()), "egfr_ml_min", json!(25)));
+        let rf = &r.pharmacotherapy.renal_function;
+        assert_eq!(
+            serde_json::to_value(rf).unwrap(),
+            json!({"measure": "egfr", "value": 25.0, "unit": "mL/min/1.73 m²"})
+        );
+        assert!(en(&r, "renal_contraindication").contains("eGFR 25 mL/min/1.73 m²"));
+        assert!(zh(&r, "renal_contraindication").contains("eGFR 25 mL/min/1.73 m²"));
+        assert!(!en(&r, "renal_contraindication").contains("Renal function 25"));
+    }
+
+    #[test]
+    fn crcl_wins_over_egfr_and_34_avoids_bisphosphonates_35_does_not() {
+        let v = lab(known(base()), "crcl_ml_min", json!(34));
+        let r = assess(&v);
+        assert_eq!(
+            r.pharmacotherapy.renal_function.measure,
+            Some(ovcf_core::report::RenalMeasureCode::Crcl)
+        );
+        assert_eq!(
+            r.pharmacotherapy.renal_function.unit.as_deref(),
+            Some("mL/min")
+        );
+        assert!(avoided(&r, Drug::ZoledronicAcid) && avoided(&r, Drug::Alendronate));
+        assert!(en(&r, "renal_contraindication").contains("CrCl (Cockcroft–Gault) 34 mL/min"));
+        let r = assess(&lab(known(base()), "crcl_ml_min", json!(35)));
+        assert!(!avoided(&r, Drug::ZoledronicAcid));
+        assert!(alert(&r, "renal_contraindication").is_none());
+        assert_eq!(first_drug(&r), Some(Drug::ZoledronicAcid));
+    }
+
+    #[test]
+    fn unknown_renal_function_is_null_and_a_blocking_check() {
+        let v = lab(
+            lab(base(), "calcium_mmol_l", json!(2.3)),
+            "vitamin_d_nmol_l",
+            json!(60),
+        );
+        let r = assess(&v);
+        let rf = &r.pharmacotherapy.renal_function;
+        assert!(rf.measure.is_none() && rf.value.is_none() && rf.unit.is_none());
+        assert_eq!(first_drug(&r), Some(Drug::ZoledronicAcid));
+        let c = check(&r, Check::RenalFunction, Drug::ZoledronicAcid).expect("renal check");
+        assert!(c.blocking);
+        assert_eq!(c.requirement, Req::CrclAtLeast35);
+        assert_eq!(r.pharmacotherapy.start, StartTiming::AfterChecks);
+        assert!(r.pharmacotherapy.deferred_reason.is_none());
+        assert!(r.pharmacotherapy.start_date.is_none());
+        assert_eq!(
+            severity(&r, "pre_dose_checks_pending"),
+            Some(Severity::Warning)
+        );
+        assert!(en(&r, "pre_dose_checks_pending").contains("zoledronic acid"));
+        assert!(zh(&r, "pre_dose_checks_pending").contains("唑来膦酸"));
+    }
+
+    #[test]
+    fn denosumab_with_unknown_renal_function_needs_egfr_or_crcl_30() {
+        // Poor adherence would avoid a new denosumab; a timely one continues, checks listed.
+        let v = with_meds(
+            base(),
+            vec![
+                json!({"drug": "denosumab", "start": months_before(12), "last_dose": days_before(60)}),
+            ],
+        );
+        let r = assess(&v);
+        assert_eq!(first_drug(&r), Some(Drug::Denosumab));
+        assert_eq!(
+            r.pharmacotherapy.start,
+            StartTiming::Continue,
+            "11.3 rule 3"
+        );
+        let c = check(&r, Check::RenalFunction, Drug::Denosumab).expect("renal check");
+        assert_eq!(c.requirement, Req::EgfrOrCrclAtLeast30);
+        assert!(
+            check(&r, Check::DentalReview, Drug::Denosumab).is_none(),
+            "continue"
+        );
+        assert!(alert(&r, "pre_dose_checks_pending").is_none());
+    }
+
+    // ── 11.3 pre-dose checks ──
+
+    #[test]
+    fn all_labs_unknown_lists_the_checks_in_table_order() {
+        let r = assess(&base());
+        assert_eq!(
+            checks(&r),
+            vec![
+                (Check::RenalFunction, Drug::ZoledronicAcid, true),
+                (Check::SerumCalcium, Drug::ZoledronicAcid, true),
+                (Check::VitaminD25oh, Drug::ZoledronicAcid, false),
+                (Check::DentalReview, Drug::ZoledronicAcid, false),
+            ]
+        );
+        assert_eq!(
+            r.summary.drug.blocking_checks,
+            vec![Check::RenalFunction, Check::SerumCalcium]
+        );
+    }
+
+    #[test]
+    fn known_labs_leave_only_the_non_blocking_dental_review_and_start_now() {
+        let r = assess(&known(base()));
+        assert_eq!(
+            checks(&r),
+            vec![(Check::DentalReview, Drug::ZoledronicAcid, false)]
+        );
+        assert_eq!(r.pharmacotherapy.start, StartTiming::Now);
+        assert!(alert(&r, "pre_dose_checks_pending").is_none());
+    }
+
+    #[test]
+    fn dental_clearance_removes_the_dental_review() {
+        let r = assess(&with(known(base()), "/clearances/dental", json!(true)));
+        assert!(r.pharmacotherapy.pre_dose_checks.is_empty());
+    }
+
+    #[test]
+    fn pth_analogue_needs_calcium_at_most_2_60() {
+        let v = lab(
+            with(base(), "/patient/prior_vertebral_fractures", json!(1)),
+            "egfr_ml_min",
+            json!(60),
+        );
+        let r = assess(&v);
+        assert_eq!(first_drug(&r), Some(Drug::Teriparatide));
+        let c = check(&r, Check::SerumCalcium, Drug::Teriparatide).expect("calcium check");
+        assert_eq!(c.requirement, Req::CalciumAtMost2_60);
+        assert!(check(&r, Check::DentalReview, Drug::Teriparatide).is_none());
+        assert_eq!(r.pharmacotherapy.start, StartTiming::AfterChecks);
+    }
+
+    #[test]
+    fn pathological_fracture_with_calcium_unknown_lists_the_calcium_vitamin_d_check() {
+        let r = assess(&frac("malignancy_signs", json!(["other_osseous_lesions"])));
+        let c = check(&r, Check::SerumCalcium, Drug::CalciumVitaminD).expect("cvd check");
+        assert!(c.blocking);
+        assert_eq!(c.requirement, Req::ExcludeHypercalcaemia);
+        assert_eq!(r.pharmacotherapy.start, StartTiming::Deferred);
+        assert_eq!(
+            r.pharmacotherapy.deferred_reason,
+            Some(DeferredReason::PathologyWorkup)
+        );
+        // 11.9: no "no therapy" alert while pathology is suspected, and the reason is recorded.
+        assert!(alert(&r, "no_antiosteoporosis_therapy").is_none());
+        assert!(
+            r.explanation
+                .iter()
+                .any(|e| e.decision == "alerts.no_antiosteoporosis_therapy" && e.rule == "11.9")
+        );
+        let r = assess(&lab(
+            frac("malignancy_signs", json!(["other_osseous_lesions"])),
+            "calcium_mmol_l",
+            json!(2.3),
+        ));
+        assert!(check(&r, Check::SerumCalcium, Drug::CalciumVitaminD).is_none());
+    }
+
+    #[test]
+    fn resumed_denosumab_with_calcium_unknown_waits_for_the_checks() {
+        let stop = months_before(8);
+        let v = with_meds(
+            lab(base(), "egfr_ml_min", json!(60)),
+            vec![
+                json!({"drug": "denosumab", "start": months_before(40), "end": stop, "last_dose": stop}),
+            ],
+        );
+        let r = assess(&v);
+        assert_eq!(first_drug(&r), Some(Drug::Denosumab));
+        assert_eq!(r.pharmacotherapy.start, StartTiming::AfterChecks);
+        assert!(check(&r, Check::SerumCalcium, Drug::Denosumab).is_some());
+    }
+
+    // ── 11.4 denosumab with renal function < 30 ──
+
+    #[test]
+    fn egfr_29_defers_a_new_denosumab_for_the_ckd_mbd_workup_30_does_not() {
+        let r = dmab_new_good(29.0);
+        assert_eq!(first_drug(&r), Some(Drug::Denosumab));
+        assert_eq!(r.pharmacotherapy.start, StartTiming::Deferred);
+        assert_eq!(
+            r.pharmacotherapy.deferred_reason,
+            Some(DeferredReason::CkdMbdWorkup)
+        );
+        let c = check(&r, Check::CkdMbdPanel, Drug::Denosumab).expect("panel");
+        assert!(c.blocking);
+        assert_eq!(c.requirement, Req::CkdMbdSpecialistReview);
+        assert_eq!(severity(&r, "ckd_mbd_workup"), Some(Severity::Critical));
+        assert!(en(&r, "ckd_mbd_workup").contains("eGFR 29 mL/min/1.73 m²"));
+        assert!(r.pharmacotherapy.monitoring.is_empty());
+        let r = dmab_new_good(30.0);
+        assert_eq!(first_drug(&r), Some(Drug::Denosumab));
+        assert_eq!(r.pharmacotherapy.start, StartTiming::Now);
+        assert!(alert(&r, "ckd_mbd_workup").is_none());
+        assert!(check(&r, Check::CkdMbdPanel, Drug::Denosumab).is_none());
+    }
+
+    #[test]
+    fn ckd_mbd_clearance_lets_the_rules_decide_with_weekly_calcium() {
+        let v = with(
+            with(known(base()), "/patient/adherence", json!("good")),
+            "/clearances/ckd_mbd",
+            json!(true),
+        );
+        let r = assess(&lab(v, "egfr_ml_min", json!(25)));
+        assert_eq!(r.pharmacotherapy.start, StartTiming::Now);
+        assert_eq!(severity(&r, "ckd_mbd_workup"), Some(Severity::Warning));
+        assert_eq!(
+            r.pharmacotherapy.monitoring,
+            vec![Monitoring::CalciumWeeklyFirstMonthThenMonthly]
+        );
+        assert!(check(&r, Check::CkdMbdPanel, Drug::Denosumab).is_none());
+    }
+
+    #[test]
+    fn timely_denosumab_with_egfr_25_continues_with_the_panel_blocking_the_next_dose() {
+        let v = with_meds(
+            lab(known(base()), "egfr_ml_min", json!(25)),
+            vec![
+                json!({"drug": "denosumab", "start": months_before(18), "last_dose": days_before(100)}),
+            ],
+        );
+        let r = assess(&v);
+        assert_eq!(r.pharmacotherapy.start, StartTiming::Continue);
+        assert!(check(&r, Check::CkdMbdPanel, Drug::Denosumab).is_some_and(|c| c.blocking));
+        assert_eq!(severity(&r, "ckd_mbd_workup"), Some(Severity::Critical));
+    }
+
+    #[test]
+    fn overdue_denosumab_with_egfr_25_is_deferred_for_the_workup() {
+        let v = with_meds(
+            lab(known(base()), "egfr_ml_min", json!(25)),
+            vec![
+                json!({"drug": "denosumab", "start": months_before(18), "last_dose": days_before(249)}),
+            ],
+        );
+        let r = assess(&v);
+        assert_eq!(first_drug(&r), Some(Drug::Denosumab));
+        assert_eq!(
+            r.pharmacotherapy.deferred_reason,
+            Some(DeferredReason::CkdMbdWorkup)
+        );
+        assert!(zh(&r, "denosumab_overdue").contains("249 天前"));
+    }
+
+    #[test]
+    fn denosumab_as_follow_on_with_egfr_25_raises_a_warning_only() {
+        // 11.28.13: romosozumab continues; denosumab only in `then`.
+        let v = with_meds(
+            lab(known(base()), "egfr_ml_min", json!(25)),
+            vec![med("romosozumab", &months_before(3))],
+        );
+        let r = assess(&v);
+        assert_eq!(first_drug(&r), Some(Drug::Romosozumab));
+        assert_eq!(r.pharmacotherapy.then, vec![Drug::Denosumab]);
+        assert_eq!(severity(&r, "ckd_mbd_workup"), Some(Severity::Warning));
+        assert!(check(&r, Check::CkdMbdPanel, Drug::Denosumab).is_none());
+        assert_eq!(r.pharmacotherapy.start, StartTiming::Continue);
+    }
+
+    // ── 11.5 surgical decision and precedence ──
+
+    fn referral(v: Value) -> Value {
+        with(v, "/patient/neurological_deficit", json!("incomplete"))
+    }
+
+    #[test]
+    fn surgical_referral_defers_a_new_bisphosphonate() {
+        let r = assess(&referral(known(base())));
+        assert_eq!(plan(&r), Plan::SurgicalReferral);
+        assert_eq!(first_drug(&r), Some(Drug::ZoledronicAcid));
+        assert_eq!(r.pharmacotherapy.start, StartTiming::Deferred);
+        assert_eq!(
+            r.pharmacotherapy.deferred_reason,
+            Some(DeferredReason::SurgicalDecision)
+        );
+        assert!(
+            r.recommendations
+                .iter()
+                .any(|x| x.id == "drug.timing_around_surgery")
+        );
+        // Without the referral the same patient starts now.
+        assert_eq!(
+            assess(&known(base())).pharmacotherapy.start,
+            StartTiming::Now
+        );
+    }
+
+    #[test]
+    fn surgical_referral_keeps_an_ongoing_drug_and_never_delays_denosumab() {
+        let v = with_meds(
+            referral(known(base())),
+            vec![med("alendronate", &days_before(5))],
+        );
+        let r = assess(&v);
+        assert_eq!(first_drug(&r), Some(Drug::Alendronate));
+        assert_eq!(r.pharmacotherapy.start, StartTiming::Continue);
+        let v = with(referral(known(base())), "/patient/adherence", json!("good"));
+        let r = assess(&lab(v, "egfr_ml_min", json!(32)));
+        assert_eq!(first_drug(&r), Some(Drug::Denosumab));
+        assert_eq!(r.pharmacotherapy.start, StartTiming::Now);
+    }
+
+    #[test]
+    fn calcium_correction_wins_over_the_surgical_decision() {
+        let r = assess(&lab(referral(known(base())), "calcium_mmol_l", json!(2.0)));
+        assert_eq!(
+            r.pharmacotherapy.deferred_reason,
+            Some(DeferredReason::CalciumCorrection)
+        );
+        assert!(en(&r, "hypocalcaemia").contains("2.00 mmol/L"));
+    }
+
+    #[test]
+    fn calcium_correction_wins_over_a_dated_transition_which_keeps_its_date() {
+        // 11.28.16: poor adherence, timely denosumab, hypocalcaemia.
+        let last = days_before(90);
+        let mut v = with_meds(
+            lab(known(base()), "calcium_mmol_l", json!(2.05)),
+            vec![json!({"drug": "denosumab", "start": months_before(18), "last_dose": last})],
+        );
+        set(&mut v, "/patient/adherence", json!("poor"));
+        let r = assess(&v);
+        assert_eq!(first_drug(&r), Some(Drug::ZoledronicAcid));
+        assert_eq!(
+            r.pharmacotherapy.deferred_reason,
+            Some(DeferredReason::CalciumCorrection)
+        );
+        let expected = Date::parse(&last).unwrap().add_months(6);
+        assert_eq!(r.pharmacotherapy.start_date, Some(expected));
+    }
+
+    #[test]
+    fn hypercalcaemia_with_a_pathological_fracture_is_a_pathology_workup() {
+        let v = lab(
+            frac("malignancy_signs", json!(["other_osseous_lesions"])),
+            "calcium_mmol_l",
+            json!(2.8),
+        );
+        let r = assess(&v);
+        assert!(r.pharmacotherapy.recommended.is_empty());
+        assert_eq!(
+            r.pharmacotherapy.deferred_reason,
+            Some(DeferredReason::PathologyWorkup)
+        );
+        assert!(en(&r, "hypercalcaemia").contains("2.80 mmol/L"));
+    }
+
+    #[test]
+    fn poor_adherence_transition_without_a_last_dose_has_no_date() {
+        // 11.28.15
+        let mut v = with_meds(known(base()), vec![med("denosumab", &months_before(10))]);
+        set(&mut v, "/patient/adherence", json!("poor"));
+        let r = assess(&v);
+        assert_eq!(first_drug(&r), Some(Drug::ZoledronicAcid));
+        assert_eq!(r.pharmacotherapy.start, StartTiming::Deferred);
+        assert_eq!(
+            r.pharmacotherapy.deferred_reason,
+            Some(DeferredReason::PlannedTransition)
+        );
+        assert!(r.pharmacotherapy.start_date.is_none());
+        assert!(alert(&r, "denosumab_last_dose_unknown").is_some());
+        assert!(en(&r, "denosumab_poor_adherence").contains("Confirm the last injection date"));
+    }
+
+    #[test]
+    fn vitamin_d_deficiency_defers_only_a_first_dose() {
+        // 11.28.23: a resumption is not deferred for vitamin D; the alert still fires.
+        let stop = months_before(8);
+        let v = with_meds(
+            lab(known(base()), "vitamin_d_nmol_l", json!(40)),
+            vec![
+                json!({"drug": "denosumab", "start": months_before(40), "end": stop, "last_dose": stop}),
+            ],
+        );
+        let r = assess(&v);
+        assert_eq!(first_drug(&r), Some(Drug::Denosumab));
+        assert_eq!(r.pharmacotherapy.start, StartTiming::Now);
+        assert!(alert(&r, "vitamin_d_deficiency").is_some());
+        let r = assess(&lab(known(base()), "vitamin_d_nmol_l", json!(40)));
+        assert_eq!(
+            r.pharmacotherapy.deferred_reason,
+            Some(DeferredReason::VitaminDRepletion)
+        );
+    }
+
+    // ── 11.21 course end ──
+
+    #[test]
+    fn teriparatide_course_end_is_dated_24_months_from_its_start() {
+        let v = with_meds(
+            with(
+                known(base()),
+                "/bone_density/dxa/lumbar_spine_t",
+                json!(-3.2),
+            ),
+            vec![med("teriparatide", "2025-01-20")],
+        );
+        let r = assess(&v);
+        assert_eq!(first_drug(&r), Some(Drug::Teriparatide));
+        assert_eq!(r.pharmacotherapy.start, StartTiming::Continue);
+        let ce = r.pharmacotherapy.course_end.as_ref().expect("course end");
+        assert_eq!(ce.date, Some(Date::parse("2027-01-20").unwrap()));
+        assert_eq!(ce.months_remaining, 2);
+        assert_eq!(ce.switch_to, Some(Drug::ZoledronicAcid));
+        assert_eq!(ce.from, Some(Date::parse("2025-01-20").unwrap()));
+        assert_eq!(ce.at_months, Some(24));
+        assert_eq!(r.summary.drug.course_end, ce.date);
+        assert!(
+            zh(&r, "teriparatide_limit").contains("特立帕肽剩余 2 个月（2027-01-20 满 24 个月")
+        );
+        assert!(en(&r, "teriparatide_limit").contains("remaining"));
+        assert!(!en(&r, "teriparatide_limit").contains("maximum"));
+        assert!(
+            r.pharmacotherapy.anabolic_options.is_empty(),
+            "first choice is anabolic"
+        );
+    }
+
+    #[test]
+    fn new_teriparatide_counts_ended_months_and_after_checks_has_no_date() {
+        let ended =
+            json!({"drug": "teriparatide", "start": months_before(20), "end": months_before(14)});
+        let v = with_meds(
+            with(
+                known(base()),
+                "/patient/prior_vertebral_fractures",
+                json!(1),
+            ),
+            vec![ended.clone()],
+        );
+        let r = assess(&v);
+        assert_eq!(first_drug(&r), Some(Drug::Teriparatide));
+        assert_eq!(r.pharmacotherapy.start, StartTiming::Now);
+        let ce = r.pharmacotherapy.course_end.as_ref().expect("course end");
+        assert_eq!(ce.at_months, Some(18));
+        assert_eq!(ce.date, Some(as_of().add_months(18)));
+        assert_eq!(ce.months_remaining, 18);
+        // Calcium unknown: after_checks, no date, months still given.
+        let v = with_meds(
+            with(
+                lab(base(), "egfr_ml_min", json!(60)),
+                "/patient/prior_vertebral_fractures",
+                json!(1),
+            ),
+            vec![ended],
+        );
+        let r = assess(&v);
+        assert_eq!(r.pharmacotherapy.start, StartTiming::AfterChecks);
+        let ce = r.pharmacotherapy.course_end.as_ref().expect("course end");
+        assert_eq!(
+            (ce.date, ce.from, ce.at_months, ce.months_remaining),
+            (None, None, None, 18)
+        );
+    }
+
+    #[test]
+    fn romosozumab_11_months_continues_12_months_is_complete() {
+        let r = assess(&with_meds(
+            known(base()),
+            vec![med("romosozumab", &months_before(11))],
+        ));
+        assert_eq!(first_drug(&r), Some(Drug::Romosozumab));
+        assert_eq!(r.pharmacotherapy.start, StartTiming::Continue);
+        assert_eq!(
+            r.pharmacotherapy
+                .max_duration_months
+                .get(&Drug::Romosozumab),
+            Some(&1)
+        );
+        let ce = r.pharmacotherapy.course_end.as_ref().expect("course end");
+        assert_eq!(ce.drug, Drug::Romosozumab);
+        assert_eq!(ce.months_remaining, 1);
+        assert_eq!(
+            ce.date,
+            Some(Date::parse(&months_before(11)).unwrap().add_months(12))
+        );
+        assert_eq!(ce.switch_to, Some(Drug::ZoledronicAcid));
+        // 12 months: the follow-on antiresorptive, never a PTH analogue even at very high risk.
+        let v = with(
+            known(base()),
+            "/bone_density/dxa/lumbar_spine_t",
+            json!(-3.5),
+        );
+        let r = assess(&with_meds(v, vec![med("romosozumab", &months_before(12))]));
+        assert_eq!(first_drug(&r), Some(Drug::ZoledronicAcid));
+        assert!(!r.pharmacotherapy.recommended.contains(&Drug::Romosozumab));
+        assert!(r.pharmacotherapy.course_end.is_none());
+        assert!(r.risks.very_high_fracture_risk.flag);
+    }
+
+    #[test]
+    fn denosumab_first_has_an_exit_plan() {
+        let v = with_meds(
+            known(base()),
+            vec![
+                json!({"drug": "denosumab", "start": months_before(12), "last_dose": days_before(60)}),
+            ],
+        );
+        let r = assess(&v);
+        let ep = r.pharmacotherapy.exit_plan.as_ref().expect("exit plan");
+        assert_eq!(ep.then_drug, Some(Drug::ZoledronicAcid));
+        assert_eq!(
+            (ep.months_after_last_dose, ep.btm_check_months.clone()),
+            (6, vec![3, 6])
+        );
+        let r = dmab_new_good(32.0);
+        assert_eq!(
+            r.pharmacotherapy
+                .exit_plan
+                .as_ref()
+                .and_then(|e| e.then_drug),
+            None
+        );
+        assert!(assess(&known(base())).pharmacotherapy.exit_plan.is_none());
+    }
+
+    // ── 11.15 very-high flag ──
+
+    fn vh(r: &AssessmentReport) -> (bool, Vec<Vh>) {
+        let v = &r.risks.very_high_fracture_risk;
+        (v.flag, v.criteria.clone())
+    }
+
+    #[test]
+    fn multiple_vertebral_fractures_on_and_off() {
+        let r = assess(&with(
+            base(),
+            "/patient/prior_vertebral_fractures",
+            json!(1),
+        ));
+        assert_eq!(vh(&r), (true, vec![Vh::MultipleVertebralFractures]));
+        assert_eq!(vh(&assess(&base())), (false, vec![]));
+    }
+
+    #[test]
+    fn pathological_fractures_do_not_count_for_the_flag() {
+        let v = two_levels(json!({
+            "level": "L2", "onset_days": 10, "pain_vas": 7, "imaging": ["mri"],
+            "mri": {"stir": "hyperintense"}, "height_loss_pct": 30, "posterior_wall": "intact",
+            "malignancy_signs": ["other_osseous_lesions"]
+        }));
+        assert!(!vh(&assess(&v)).0);
+    }
+
+    #[test]
+    fn recent_fracture_age_65_t_minus_2_5_on_and_each_boundary_off() {
+        let v = with(
+            known(base()),
+            "/bone_density/dxa/femoral_neck_t",
+            json!(-2.5),
+        );
+        let on = with(v.clone(), "/patient/age", json!(65));
+        let r = assess(&on);
+        assert_eq!(
+            vh(&r),
+            (true, vec![Vh::RecentVertebralFractureAge65TLeMinus2_5])
+        );
+        // Not a 5.3 criterion: the first choice stays the bisphosphonate, anabolics are options.
+        assert_eq!(first_drug(&r), Some(Drug::ZoledronicAcid));
+        assert_eq!(
+            r.pharmacotherapy.anabolic_options,
+            vec![Drug::Teriparatide, Drug::Abaloparatide, Drug::Romosozumab]
+        );
+        assert_eq!(
+            severity(&r, "very_high_fracture_risk"),
+            Some(Severity::Info)
+        );
+        assert!(en(&r, "very_high_fracture_risk").contains("anabolic-first"));
+        assert!(!vh(&assess(&with(v.clone(), "/patient/age", json!(64)))).0);
+        let t24 = with(on.clone(), "/bone_density/dxa/femoral_neck_t", json!(-2.4));
+        assert!(!vh(&assess(&t24)).0);
+        let old = with(on.clone(), "/fractures/0/onset_days", json!(365));
+        let r = assess(&old);
+        assert!(!vh(&r).0);
+        assert_eq!(
+            r.risks.very_high_fracture_risk.unverified_criteria_met,
+            vec![UnverifiedCriterion::RecentVertebralFractureWithin24Months]
+        );
+        let r = assess(&with(on, "/fractures/0/onset_days", json!(364)));
+        assert_eq!(
+            r.risks.very_high_fracture_risk.unverified_criteria_met,
+            vec![
+                UnverifiedCriterion::RecentFractureWithin12Months,
+                UnverifiedCriterion::RecentVertebralFractureWithin24Months
+            ]
+        );
+    }
+
+    #[test]
+    fn anabolic_options_leave_out_avoided_drugs() {
+        let mut v = with(
+            known(base()),
+            "/bone_density/dxa/femoral_neck_t",
+            json!(-2.5),
+        );
+        set(
+            &mut v,
+            "/patient/comorbidities",
+            json!(["coronary_disease"]),
+        );
+        let r = assess(&v);
+        assert_eq!(
+            r.pharmacotherapy.anabolic_options,
+            vec![Drug::Teriparatide, Drug::Abaloparatide]
+        );
+        assert!(
+            assess(&known(base()))
+                .pharmacotherapy
+                .anabolic_options
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn t_score_below_minus_3_on_and_off() {
+        let r = assess(&with(
+            base(),
+            "/bone_density/dxa/lumbar_spine_t",
+            json!(-3.01),
+        ));
+        assert!(vh(&r).1.contains(&Vh::TScoreBelowMinus3));
+        let r = assess(&with(
+            base(),
+            "/bone_density/dxa/lumbar_spine_t",
+            json!(-3.0),
+        ));
+        assert!(!vh(&r).1.contains(&Vh::TScoreBelowMinus3));
+    }
+
+    #[test]
+    fn fracture_on_bisphosphonate_on_and_off() {
+        let r = assess(&with_meds(
+            base(),
+            vec![med("alendronate", &months_before(6))],
+        ));
+        assert_eq!(vh(&r), (true, vec![Vh::FractureOnBisphosphonate]));
+        let r = assess(&with_meds(
+            base(),
+            vec![med("alendronate", &days_before(5))],
+        ));
+        assert!(!vh(&r).0);
+    }
+
+    // ── 11.18 dosing ──
+
+    fn cvd(r: &AssessmentReport) -> (f64, f64) {
+        match r
+            .pharmacotherapy
+            .dosing
+            .get(&Drug::CalciumVitaminD)
+            .map(|d| &d.dose)
+        {
+            Some(Dose::CalciumVitaminD {
+                calcium_mg_day,
+                vitamin_d_iu_day,
+            }) => (*calcium_mg_day, *vitamin_d_iu_day),
+            other => panic!("no calcium + vitamin D dose: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn calcium_and_vitamin_d_by_age_and_sex() {
+        let who = |age: u32, sex: &str| {
+            let v = with(base(), "/patient/age", json!(age));
+            cvd(&assess(&with(v, "/patient/sex", json!(sex))))
+        };
+        assert_eq!(who(70, "female"), (1200.0, 1000.0));
+        assert_eq!(who(64, "female"), (1200.0, 800.0));
+        assert_eq!(who(65, "female"), (1200.0, 1000.0));
+        assert_eq!(who(60, "male"), (1000.0, 800.0));
+        assert_eq!(who(70, "male"), (1000.0, 1000.0));
+        assert_eq!(who(71, "male"), (1200.0, 1000.0));
+    }
+
+    #[test]
+    fn every_recommended_and_then_drug_is_dosed() {
+        let r = assess(&with(
+            base(),
+            "/patient/prior_vertebral_fractures",
+            json!(1),
+        ));
+        let keys: Vec<Drug> = r.pharmacotherapy.dosing.keys().copied().collect();
+        assert_eq!(keys.len(), 3, "{keys:?}");
+        for d in r
+            .pharmacotherapy
+            .recommended
+            .iter()
+            .chain(&r.pharmacotherapy.then)
+        {
+            assert!(r.pharmacotherapy.dosing.contains_key(d), "{d:?}");
+        }
+        let t = &r.pharmacotherapy.dosing[&Drug::Teriparatide];
+        assert_eq!(
+            (t.dose.clone(), t.unit.as_deref()),
+            (Dose::Amount(20.0), Some("µg"))
+        );
+        let z = &r.pharmacotherapy.dosing[&Drug::ZoledronicAcid];
+        assert_eq!(z.dose, Dose::Amount(5.0));
+        assert_eq!(r.summary.drug.dose.as_ref(), Some(t));
+    }
+
+    // ── 11.28.7, 11.28.20, 11.28.21 denosumab state ──
+
+    fn stopped_10m(extra: Vec<Value>) -> AssessmentReport {
+        let stop = months_before(10);
+        let mut meds = vec![
+            json!({"drug": "denosumab", "start": months_before(40), "end": stop, "last_dose": stop}),
+        ];
+        meds.extend(extra);
+        assess(&with_meds(known(base()), meds))
+    }
+
+    #[test]
+    fn bisphosphonate_since_the_stop_cancels_the_rebound_only_as_11_28_7_says() {
+        // Zoledronic acid after the last dose: covered.
+        let r = stopped_10m(vec![med("zoledronic_acid", &months_before(4))]);
+        assert!(alert(&r, "denosumab_overdue").is_none());
+        // An oral course that ended: not covered.
+        let r = stopped_10m(vec![
+            json!({"drug": "alendronate", "start": months_before(8), "end": months_before(2)}),
+        ]);
+        assert!(alert(&r, "denosumab_overdue").is_some());
+        // An oral one still taken: covered.
+        let r = stopped_10m(vec![med("alendronate", &months_before(8))]);
+        assert!(alert(&r, "denosumab_overdue").is_none());
+        // Started before the last dose: not covered.
+        let r = stopped_10m(vec![
+            json!({"drug": "zoledronic_acid", "start": months_before(12), "end": months_before(11)}),
+        ]);
+        assert!(alert(&r, "denosumab_overdue").is_some());
+    }
+
+    #[test]
+    fn future_entries_count_for_nothing() {
+        // 11.28.21: a bisphosphonate starting after as_of does not cancel the rebound …
+        let future = as_of().add_days(10).to_string();
+        let r = stopped_10m(vec![med("zoledronic_acid", &future)]);
+        assert!(alert(&r, "denosumab_overdue").is_some());
+        // … a future denosumab is not "on denosumab", a future teriparatide not ongoing.
+        let r = assess(&with_meds(known(base()), vec![med("denosumab", &future)]));
+        assert!(alert(&r, "denosumab_last_dose_unknown").is_none());
+        assert!(alert(&r, "no_antiosteoporosis_therapy").is_some());
+        let r = assess(&with_meds(
+            known(base()),
+            vec![med("teriparatide", &future)],
+        ));
+        assert_eq!(first_drug(&r), Some(Drug::ZoledronicAcid));
+        assert!(r.pharmacotherapy.course_end.is_none());
+    }
+
+    #[test]
+    fn every_denosumab_entry_counts() {
+        // 11.28.20: an ongoing entry plus an older, closed entry with a later start.
+        let meds = vec![
+            json!({"drug": "denosumab", "start": months_before(30), "last_dose": days_before(60)}),
+            json!({"drug": "denosumab", "start": months_before(20), "end": months_before(15), "last_dose": months_before(15)}),
+        ];
+        for order in [meds.clone(), meds.into_iter().rev().collect()] {
+            let r = assess(&with_meds(known(base()), order));
+            assert_eq!(first_drug(&r), Some(Drug::Denosumab));
+            assert_eq!(r.pharmacotherapy.start, StartTiming::Continue);
+            assert!(alert(&r, "denosumab_overdue").is_none());
+            assert!(alert(&r, "no_antiosteoporosis_therapy").is_none());
+        }
+    }
+
+    // ── 11.28.9 several ongoing drugs ──
+
+    #[test]
+    fn several_ongoing_drugs_keep_one_in_the_fixed_order_whatever_the_entry_order() {
+        let cases = [
+            (
+                vec![
+                    med("alendronate", &months_before(30)),
+                    med("teriparatide", &months_before(5)),
+                ],
+                Drug::Teriparatide,
+            ),
+            (
+                vec![
+                    med("alendronate", &days_before(5)),
+                    med("zoledronic_acid", &days_before(5)),
+                ],
+                Drug::ZoledronicAcid,
+            ),
+            (
+                vec![
+                    med("teriparatide", &months_before(5)),
+                    json!({"drug": "denosumab", "start": months_before(12), "last_dose": days_before(60)}),
+                ],
+                Drug::Denosumab,
+            ),
+        ];
+        for (meds, want) in cases {
+            for order in [meds.clone(), meds.iter().rev().cloned().collect()] {
+                let r = assess(&with_meds(known(base()), order));
+                assert_eq!(first_drug(&r), Some(want));
+                assert_eq!(r.pharmacotherapy.start, StartTiming::Continue);
+                let anti: Vec<_> = r
+                    .pharmacotherapy
+                    .recommended
+                    .iter()
+                    .filter(|d| d.is_antiosteoporosis())
+                    .collect();
+                assert_eq!(anti, vec![&want], "no combination therapy");
+            }
+        }
+    }
+
+    // ── 11.23 explanation ──
+
+    #[test]
+    fn each_drug_decision_has_one_applied_entry_equal_to_the_report_field() {
+        for v in [base(), known(base()), referral(base()), dmab_request()] {
+            let r = assess(&v);
+            let report = serde_json::to_value(&r).unwrap();
+            for (decision, field) in [
+                (
+                    "pharmacotherapy.recommended",
+                    "/pharmacotherapy/recommended",
+                ),
+                ("pharmacotherapy.start", "/pharmacotherapy/start"),
+                (
+                    "risks.very_high_fracture_risk",
+                    "/risks/very_high_fracture_risk",
+                ),
+            ] {
+                let applied: Vec<_> = r
+                    .explanation
+                    .iter()
+                    .filter(|e| {
+                        e.decision == decision && e.outcome == ovcf_core::report::Outcome::Applied
+                    })
+                    .collect();
+                assert_eq!(applied.len(), 1, "{decision}");
+                assert_eq!(
+                    applied[0].value.as_ref(),
+                    report.pointer(field),
+                    "{decision}"
+                );
+            }
+        }
+    }
+
+    fn dmab_request() -> Value {
+        with_meds(
+            known(base()),
+            vec![
+                json!({"drug": "denosumab", "start": months_before(12), "last_dose": days_before(60)}),
+            ],
+        )
+    }
 }

@@ -9,8 +9,8 @@ use std::path::Path;
 
 use ovcf_core::knowledge::{FILES, Knowledge};
 
-/// The fixed alert codes of assessment-v1 (v1 and revision 2).
-const CONTRACT_ALERTS: [&str; 27] = [
+/// The fixed alert codes of assessment-v1 (v1, revision 2 and revision 3).
+const CONTRACT_ALERTS: [&str; 29] = [
     "xray_only_diagnosis",
     "dxa_may_be_falsely_normal",
     "suspected_pathological_fracture",
@@ -38,6 +38,10 @@ const CONTRACT_ALERTS: [&str; 27] = [
     "denosumab_last_dose_unknown",
     "cement_leakage_spinal_canal",
     "cement_leakage_venous",
+    // Revision 3, drug rules (11.3, 11.15); `mscc_suspected` and `of_score_plan_disagreement` come
+    // with their rules.
+    "pre_dose_checks_pending",
+    "very_high_fracture_risk",
 ];
 
 fn kb() -> &'static Knowledge {

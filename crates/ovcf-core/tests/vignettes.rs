@@ -142,9 +142,23 @@ fn cases(dir: &str) -> Vec<PathBuf> {
 }
 
 fn run(dir: &str) -> usize {
+    run_filtered(dir, &[], &[])
+}
+
+/// Runs the vignettes of `dir` whose id is in `ids` (all when empty), checking only the
+/// expectations whose path starts with one of `only` (all when empty), like check.py `--only`.
+fn run_filtered(dir: &str, ids: &[&str], only: &[&str]) -> usize {
     let today = Date::new(2026, 11, 27).unwrap();
     let mut failures = Vec::new();
-    let files = cases(dir);
+    let files: Vec<PathBuf> = cases(dir)
+        .into_iter()
+        .filter(|p| {
+            ids.is_empty()
+                || p.file_stem()
+                    .and_then(|s| s.to_str())
+                    .is_some_and(|s| ids.contains(&s))
+        })
+        .collect();
     for file in &files {
         let v: Value = serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
         let id = v["id"].as_str().unwrap_or("?");
@@ -168,6 +182,9 @@ fn run(dir: &str) -> usize {
             }
         }
         for (path, exp) in v["expect"].as_object().unwrap() {
+            if !only.is_empty() && !only.iter().any(|p| path.starts_with(p)) {
+                continue;
+            }
             if let Err(why) = check(&report, path, exp) {
                 failures.push(format!("{id}: {path}: expected {exp}, {why}"));
             }
@@ -185,6 +202,30 @@ fn run(dir: &str) -> usize {
 #[test]
 fn public_vignettes_pass_in_full() {
     assert!(run("public") >= 15);
+}
+
+/// The public vignettes about drugs (decision rules 11.2–11.5, 11.15, 11.18, 11.21), checked on
+/// the drug plan's fields (the follow-up calendar and the summary's visit are the risk rules').
+#[test]
+fn drug_vignettes_pass() {
+    let ids = [
+        "r3-egfr-29-denosumab-deferred",
+        "r3-zol-renal-calcium-unknown",
+        "r3-teriparatide-24-month-date",
+        "renal-egfr-25",
+        "denosumab-exit-transition",
+        "denosumab-overdue-poor-adherence",
+        "teriparatide-25-months",
+        "hypocalcaemia-deferred",
+        "pkp-fit-l1-wedge",
+    ];
+    let only = [
+        "pharmacotherapy",
+        "alerts",
+        "summary.drug",
+        "risks.very_high_fracture_risk",
+    ];
+    assert_eq!(run_filtered("public", &ids, &only), ids.len());
 }
 
 #[test]

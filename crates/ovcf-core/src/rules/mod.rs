@@ -8,3 +8,4 @@ pub mod pharmacotherapy;
 pub mod procedure;
 pub mod risks;
 pub mod treatment;
+pub mod very_high;
