@@ -374,7 +374,8 @@ pub fn bone_density(f: &Facts<'_>, out: &mut Out) -> BoneDensityFinding {
                 ("ct_hu_l1_at_most_110", json!(low_hu)),
             ],
             Outcome::Applied,
-            None,
+            // Rule 11.23: the alert's severity as the report shows it.
+            Some(json!(Severity::Warning)),
         );
     }
     BoneDensityFinding {

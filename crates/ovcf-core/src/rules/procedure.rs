@@ -111,6 +111,15 @@ pub fn checks(f: &Facts<'_>, out: &mut Out) -> Option<ProcedureChecks> {
         );
         out.recommend("proc.leakage_venous");
     }
+    let checks = ProcedureChecks {
+        level: p.level,
+        performed,
+        cement_fill_fraction: fill.map(|x| (x * 1000.0).round() / 1000.0),
+        cement_range_ml: [lo, hi],
+        cement_within_range: within,
+        height_restoration_over_90pct: over90,
+    };
+    // Rule 11.23: the applied entry carries the report field it names.
     out.explain(
         "procedure_checks",
         "8",
@@ -125,16 +134,9 @@ pub fn checks(f: &Facts<'_>, out: &mut Out) -> Option<ProcedureChecks> {
             ("cement_leakage", json!(leaks)),
         ],
         Outcome::Applied,
-        None,
+        serde_json::to_value(&checks).ok(),
     );
-    Some(ProcedureChecks {
-        level: p.level,
-        performed,
-        cement_fill_fraction: fill.map(|x| (x * 1000.0).round() / 1000.0),
-        cement_range_ml: [lo, hi],
-        cement_within_range: within,
-        height_restoration_over_90pct: over90,
-    })
+    Some(checks)
 }
 
 fn fmt(x: f64) -> String {
