@@ -138,6 +138,8 @@ fu.post_augmentation fu.conservative fu.bone_turnover_markers fu.dxa fu.denosuma
 proc.cement_fill_30pct proc.cement_range proc.height_restoration proc.intradiscal_leakage
 proc.leakage_spinal_canal proc.leakage_venous
 score.of_score score.external_tools
+periop.spinal_precautions periop.nsaid_procedure_pending periop.ppi_with_nsaid periop.laxative_with_opioid
+tx.timing_open
 """.split()
 
 rec_ids: dict[str, dict] = {}
@@ -248,7 +250,10 @@ ALERT_VARIANTS = {
     "teriparatide_limit": {"no_date", "reached"}, "ckd_mbd_workup": {"cleared", "follow_on"},
     "denosumab_poor_adherence": {"last_dose_unknown"},
 }
+# Revision 3 — periop area (11.7, 11.19)
+ALERT_PLACEHOLDERS.update({"mscc_suspected": {"levels"}, "of_score_plan_disagreement": {"levels", "points"}})
 DEFAULT_SEVERITY = {c: "warning" for c in ALERT_PLACEHOLDERS}
+DEFAULT_SEVERITY.update({"mscc_suspected": "critical", "of_score_plan_disagreement": "info"})
 DEFAULT_SEVERITY.update({c: "critical" for c in (
     "suspected_pathological_fracture", "neurological_deficit", "posterior_wall_retropulsion", "unstable_fracture",
     "augmentation_contraindicated", "denosumab_overdue", "ckd_mbd_workup", "hypercalcaemia",

@@ -11,10 +11,15 @@ use crate::request::{
 use crate::rules::denosumab::{self, DenosumabHistory};
 use crate::validate::ValidRequest;
 
+/// Removes the binary noise of a difference or product of decimal inputs (e.g. 20.3 − 16.3 =
+/// 4.000000000000002 → 4.0) without rounding the value itself (rules 11.28.27, 11.28.29).
+pub fn exact(x: f64) -> f64 {
+    (x * 1e9).round() / 1e9
+}
+
 /// Rounds half away from zero to one decimal (rule 0.2), after removing binary noise.
 pub fn round1(x: f64) -> f64 {
-    let clean = (x * 1e9).round() / 1e9;
-    (clean * 10.0).round() / 10.0
+    (exact(x) * 10.0).round() / 10.0
 }
 
 #[derive(Debug, Clone)]
@@ -22,6 +27,7 @@ pub struct FractureFacts {
     pub index: usize,
     pub level: Level,
     pub height_loss_pct: Option<f64>,
+    /// The exact absolute loss in mm (denominator − minimum, not rounded: rule 11.28.27).
     pub height_loss_mm: Option<f64>,
     /// Which input gave the loss: `morphometry` or `height_loss_pct`.
     pub loss_from_morphometry: bool,
@@ -29,8 +35,12 @@ pub struct FractureFacts {
     pub loss_disagreement: Option<(f64, f64)>,
     pub genant_grade: Option<u8>,
     pub morphology: Option<Morphology>,
-    /// Posterior height the smallest and no `reference_mm`: crush, class unknown (rule 1.3).
+    /// Posterior height the smallest, no `reference_mm` and no `height_loss_pct`: crush, class
+    /// unknown (rule 1.3). With `height_loss_pct` the loss is the given one (rule 11.28.10).
     pub crush_without_reference: bool,
+    /// Posterior height the smallest and no `reference_mm` (crush morphology without a
+    /// morphometric loss), whether or not `height_loss_pct` stands in (rules 1.3, 11.28.10).
+    pub crush_no_reference: bool,
     pub acuity: Acuity,
     pub onset: Option<Date>,
     pub mri_done: bool,
@@ -174,13 +184,16 @@ fn fracture_facts(
     let mut loss_mm = None;
     let mut morphology = None;
     let mut crush_without_reference = false;
+    let mut crush_no_reference = false;
     let mut loss_from_morphometry = false;
     let mut loss_disagreement = None;
     if let Some(m) = f.morphometry {
         let (a, mid, p) = (m.anterior_mm, m.middle_mm, m.posterior_mm);
-        let crush_ref = m.reference_mm.filter(|r| {
-            round1(100.0 * (1.0 - p / r)) >= th.crush_posterior_reduction_min_pct.value
-        });
+        // Rule 11.28.14: the posterior reduction 100 × (reference − posterior) / reference,
+        // rounded as 0.2, is compared with 20.0.
+        let crush_ref = m
+            .reference_mm
+            .filter(|r| round1(100.0 * (r - p) / r) >= th.crush_posterior_reduction_min_pct.value);
         let computed = if let Some(r) = crush_ref {
             morphology = Some(Morphology::Crush);
             let min = a.min(mid).min(p);
@@ -192,8 +205,10 @@ fn fracture_facts(
             morphology = Some(Morphology::Biconcave);
             Some((1.0 - mid / p, p - mid))
         } else if m.reference_mm.is_none() {
+            // Rule 11.28.10: a given `height_loss_pct` stands in; absolute loss stays null.
             morphology = Some(Morphology::Crush);
-            crush_without_reference = true;
+            crush_no_reference = true;
+            crush_without_reference = f.height_loss_pct.is_none();
             None
         } else {
             // Posterior smallest but less than 20 % below the reference: no deformity to grade.
@@ -207,7 +222,7 @@ fn fracture_facts(
                 loss_disagreement = Some((pct, given));
             }
             loss = Some(pct);
-            loss_mm = Some(round1(mm.max(0.0)));
+            loss_mm = Some(exact(mm.max(0.0)));
             loss_from_morphometry = true;
         }
     }
@@ -254,6 +269,7 @@ fn fracture_facts(
         genant_grade,
         morphology,
         crush_without_reference,
+        crush_no_reference,
         acuity,
         onset,
         mri_done,

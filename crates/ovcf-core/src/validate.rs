@@ -16,7 +16,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::date::Date;
-use crate::request::{AssessmentRequest, Phase};
+use crate::request::{AssessmentRequest, Level, Phase};
 
 /// One offending field.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
@@ -278,9 +278,14 @@ fn map_schema_error(e: &jsonschema::ValidationError<'_>, out: &mut Vec<FieldErro
         }
         ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } => {
             // Optional fields are `anyOf [T, null]`: report the errors of the non-null branch.
+            // The null branch fails with one type error at this very instance; a type error
+            // deeper down (`labs.vitamin_d_nmol_l` inside `labs`) belongs to the other branch and
+            // is reported at its own full path (rule 11.28.19).
+            let here = e.instance_path().as_str();
             let branch = context.iter().find(|errs| {
                 !errs.iter().any(|x| {
                     matches!(x.kind(), ValidationErrorKind::Type { .. })
+                        && x.instance_path().as_str() == here
                         && x.to_string().contains("\"null\"")
                 })
             });
@@ -341,6 +346,14 @@ pub fn validate_value(value: &Value, today: Date) -> Result<ValidRequest, Vec<Fi
                 message: "the request does not match the contract".into(),
             });
         }
+        // Rule 11.28.19: cross-field errors are reported together with every other error,
+        // whenever the fields they compare are valid themselves.
+        let cross = cross_field_errors(value, today, &errors);
+        errors.extend(cross);
+        return Err(errors);
+    }
+    let errors = cross_field_errors(value, today, &[]);
+    if !errors.is_empty() {
         return Err(errors);
     }
     let request = AssessmentRequest::deserialize_from(value).map_err(|e| {
@@ -350,12 +363,7 @@ pub fn validate_value(value: &Value, today: Date) -> Result<ValidRequest, Vec<Fi
         }]
     })?;
     let as_of = request.as_of.unwrap_or(today);
-    let errors = cross_field_errors(&request, as_of);
-    if errors.is_empty() {
-        Ok(ValidRequest { request, as_of })
-    } else {
-        Err(errors)
-    }
+    Ok(ValidRequest { request, as_of })
 }
 
 impl AssessmentRequest {
@@ -364,90 +372,151 @@ impl AssessmentRequest {
     }
 }
 
+/// The value at `path` of `v` as a `T`, or `None` when it is absent, null, of another type, or
+/// named by a schema error (itself, an enclosing object, or the whole body): rule 11.28.19 skips
+/// a cross-field check whose inputs are invalid.
+fn valid_at<'v, T: serde::Deserialize<'v>>(
+    v: Option<&'v Value>,
+    path: &str,
+    invalid: &[FieldError],
+) -> Option<T> {
+    let v = v.filter(|v| !v.is_null())?;
+    let named = invalid.iter().any(|e| {
+        e.path.is_empty()
+            || e.path == path
+            || path
+                .strip_prefix(e.path.as_str())
+                .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
+    });
+    if named {
+        return None;
+    }
+    T::deserialize(v).ok()
+}
+
 /// Rules that a JSON Schema cannot say: unique levels, counts that must agree, dates in order.
-fn cross_field_errors(r: &AssessmentRequest, as_of: Date) -> Vec<FieldError> {
+/// They read the JSON value, so that they also run next to schema errors (rule 11.28.19).
+fn cross_field_errors(v: &Value, today: Date, invalid: &[FieldError]) -> Vec<FieldError> {
     let mut errors = Vec::new();
     let mut err = |path: String, message: String| errors.push(FieldError { path, message });
-
-    for (i, f) in r.fractures.iter().enumerate() {
-        if let Some(j) = r.fractures[..i].iter().position(|g| g.level == f.level) {
+    let empty = Vec::new();
+    let fractures = v
+        .get("fractures")
+        .and_then(Value::as_array)
+        .unwrap_or(&empty);
+    let levels: Vec<Option<Level>> = fractures
+        .iter()
+        .enumerate()
+        .map(|(i, f)| valid_at(f.get("level"), &format!("fractures[{i}].level"), invalid))
+        .collect();
+    for (i, level) in levels.iter().enumerate() {
+        let Some(level) = level else { continue };
+        if let Some(j) = levels[..i].iter().position(|g| g.as_ref() == Some(level)) {
             err(
                 format!("fractures[{i}].level"),
                 format!(
-                    "\"{}\" is already given at fractures[{j}]; accepted: each vertebral level once",
-                    f.level
+                    "\"{level}\" is already given at fractures[{j}]; accepted: each vertebral level once"
                 ),
             );
         }
     }
-    let p = &r.patient;
-    if let (Some(v), Some(all)) = (p.prior_vertebral_fractures, p.prior_fragility_fractures)
-        && v > all
+    let patient = v.get("patient");
+    let vertebral: Option<u32> = valid_at(
+        patient.and_then(|p| p.get("prior_vertebral_fractures")),
+        "patient.prior_vertebral_fractures",
+        invalid,
+    );
+    let fragility: Option<u32> = valid_at(
+        patient.and_then(|p| p.get("prior_fragility_fractures")),
+        "patient.prior_fragility_fractures",
+        invalid,
+    );
+    if let (Some(n), Some(all)) = (vertebral, fragility)
+        && n > all
     {
         err(
             "patient.prior_vertebral_fractures".into(),
             format!(
-                "{v} exceeds patient.prior_fragility_fractures ({all}); accepted: at most the number of prior fragility fractures (vertebral ones are among them)"
+                "{n} exceeds patient.prior_fragility_fractures ({all}); accepted: at most the number of prior fragility fractures (vertebral ones are among them)"
             ),
         );
     }
-    for (i, m) in r.medications.iter().enumerate() {
-        if let Some(end) = m.end
-            && end < m.start
+    // `as_of` absent: the caller's today; given but invalid: the checks against it are skipped.
+    let as_of: Option<Date> = match v.get("as_of").filter(|x| !x.is_null()) {
+        None => Some(today),
+        Some(x) => valid_at(Some(x), "as_of", invalid),
+    };
+    let meds = v
+        .get("medications")
+        .and_then(Value::as_array)
+        .unwrap_or(&empty);
+    for (i, m) in meds.iter().enumerate() {
+        let at = |field: &str| format!("medications[{i}].{field}");
+        let start: Option<Date> = valid_at(m.get("start"), &at("start"), invalid);
+        let end: Option<Date> = valid_at(m.get("end"), &at("end"), invalid);
+        let last: Option<Date> = valid_at(m.get("last_dose"), &at("last_dose"), invalid);
+        if let (Some(start), Some(end)) = (start, end)
+            && end < start
         {
             err(
-                format!("medications[{i}].end"),
-                format!(
-                    "{end} is before start {}; accepted: a date on or after start",
-                    m.start
-                ),
+                at("end"),
+                format!("{end} is before start {start}; accepted: a date on or after start"),
             );
         }
-        if let Some(last) = m.last_dose {
-            if last < m.start {
-                err(
-                    format!("medications[{i}].last_dose"),
-                    format!(
-                        "{last} is before start {}; accepted: a date on or after start",
-                        m.start
-                    ),
-                );
-            }
-            if last > as_of {
-                err(
-                    format!("medications[{i}].last_dose"),
-                    format!("{last} is after as_of {as_of}; accepted: a date on or before as_of"),
-                );
-            }
-            if let Some(end) = m.end
-                && last > end
-            {
-                err(
-                    format!("medications[{i}].last_dose"),
-                    format!("{last} is after end {end}; accepted: a date on or before end"),
-                );
-            }
+        let Some(last) = last else { continue };
+        if let Some(start) = start
+            && last < start
+        {
+            err(
+                at("last_dose"),
+                format!("{last} is before start {start}; accepted: a date on or after start"),
+            );
+        }
+        if let Some(as_of) = as_of
+            && last > as_of
+        {
+            err(
+                at("last_dose"),
+                format!("{last} is after as_of {as_of}; accepted: a date on or before as_of"),
+            );
+        }
+        if let Some(end) = end
+            && last > end
+        {
+            err(
+                at("last_dose"),
+                format!("{last} is after end {end}; accepted: a date on or before end"),
+            );
         }
     }
-    if let Some(proc_) = &r.procedure {
-        if !r.fractures.iter().any(|f| f.level == proc_.level) {
-            let levels: Vec<&str> = r.fractures.iter().map(|f| f.level.as_str()).collect();
+    if let Some(proc_) = v.get("procedure").filter(|p| p.is_object()) {
+        let level: Option<Level> = valid_at(proc_.get("level"), "procedure.level", invalid);
+        if let Some(level) = level
+            && levels.iter().all(Option::is_some)
+            && !levels.contains(&Some(level))
+        {
+            let names: Vec<&str> = levels.iter().flatten().map(|l| l.as_str()).collect();
             err(
                 "procedure.level".into(),
                 format!(
-                    "\"{}\" is not among the fractured levels; accepted: one of {}",
-                    proc_.level,
-                    levels.join(", ")
+                    "\"{level}\" is not among the fractured levels; accepted: one of {}",
+                    names.join(", ")
                 ),
             );
         }
-        let phase = r.phase.unwrap_or(Phase::Initial);
-        if proc_.date.is_none() {
+        let given = |k: &str| proc_.get(k).is_some_and(|x| !x.is_null());
+        let phase: Option<Phase> = match v.get("phase").filter(|x| !x.is_null()) {
+            None => Some(Phase::Initial),
+            Some(x) => valid_at(Some(x), "phase", invalid),
+        };
+        if !given("date")
+            && let Some(phase) = phase
+        {
             let why = if phase != Phase::Initial {
                 Some("phase is not initial")
-            } else if proc_.cement_leakage.is_some() {
+            } else if given("cement_leakage") {
                 Some("cement_leakage is given")
-            } else if proc_.height_restoration_pct.is_some() {
+            } else if given("height_restoration_pct") {
                 Some("height_restoration_pct is given")
             } else {
                 None

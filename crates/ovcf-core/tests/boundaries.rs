@@ -1632,7 +1632,8 @@ fn conservative_acute_adds_1_month_review_clamped() {
     assert_eq!(one.due.to_string(), "2027-02-28");
     assert!(one.items.contains(&FollowUpItem::ClinicalReview));
     assert!(one.items.contains(&FollowUpItem::Radiograph));
-    assert_eq!(r.perioperative.bed_rest_max_days, Some(5.0));
+    // Revision 3 (11.10, 11.26): day 10 after onset is past the bed-rest window (days 0–4).
+    assert_eq!(r.perioperative.bed_rest_max_days, None);
 }
 
 #[test]
@@ -1745,10 +1746,23 @@ fn treated_level_is_left_out_of_the_plan() {
 
 #[test]
 fn perioperative_after_augmentation_branch_lasts_6_weeks() {
+    // Revision 3 (11.12 as amended by 11.28): days 0–42 inclusive; "within 24 h" only on days 0–1.
     let r = assess(&performed(base(), json!({"date": days_before(41)})));
-    assert_eq!(r.perioperative.mobilize_within_hours, Some(24.0));
-    let r = assess(&performed(base(), json!({"date": days_before(42)})));
     assert_eq!(r.perioperative.mobilize_within_hours, None);
+    assert_eq!(
+        serde_json::to_value(r.perioperative.brace).unwrap(),
+        json!("soft_or_dynamic")
+    );
+    let r = assess(&performed(base(), json!({"date": days_before(42)})));
+    assert_eq!(
+        serde_json::to_value(r.perioperative.context).unwrap(),
+        json!("post_procedure")
+    );
+    let r = assess(&performed(base(), json!({"date": days_before(43)})));
+    assert_eq!(
+        serde_json::to_value(r.perioperative.context).unwrap(),
+        json!("non_operative")
+    );
 }
 
 #[test]
@@ -2709,7 +2723,7 @@ fn pathological_fracture_with_t_minus_2_5_is_osteoporosis_not_severe() {
 }
 
 #[test]
-fn referral_has_no_bed_rest_no_mobilisation_and_no_brace() {
+fn referral_has_no_bed_rest_no_mobilisation_and_brace_per_surgeon() {
     let r = assess(&with(
         base(),
         "/patient/neurological_deficit",
@@ -2717,9 +2731,10 @@ fn referral_has_no_bed_rest_no_mobilisation_and_no_brace() {
     ));
     assert_eq!(r.perioperative.mobilize_within_hours, None);
     assert_eq!(r.perioperative.bed_rest_max_days, None);
+    // Revision 3 (11.6): spinal precautions; the brace is the spine surgeon's decision.
     assert_eq!(
         serde_json::to_value(r.perioperative.brace).unwrap(),
-        json!("none")
+        json!("per_surgeon")
     );
     assert_eq!(r.perioperative.analgesia[0].drug, Drug::Paracetamol);
 }
@@ -3770,5 +3785,945 @@ mod r3_drug {
                 json!({"drug": "denosumab", "start": months_before(12), "last_dose": days_before(60)}),
             ],
         )
+    }
+}
+
+// ───────────────────────── revision 3: perioperative, treatment, validation ─────────────────────────
+
+/// Decision rules revision 3, periop area: 11.6–11.8, 11.10–11.12, 11.17, 11.19, 11.20, 11.23 and
+/// 11.28.2/3/6/8/10/14/17/19/26–29, each at its boundary.
+mod r3_periop {
+    use super::*;
+    use ovcf_core::report::{
+        AdjunctCode, Brace, MobilisationPlan, OfScoreAgreement, Outcome, PeriopContext,
+        SpinalMeasure, Urgency, UrgentAction,
+    };
+
+    /// A conservative L2 case: 15 % loss, VAS 6, MRI oedema, wall intact, onset `days` ago.
+    fn conservative(days: u32) -> Value {
+        let mut v = base();
+        set(&mut v, "/fractures/0/level", json!("L2"));
+        set(&mut v, "/fractures/0/height_loss_pct", json!(15));
+        set(&mut v, "/fractures/0/pain_vas", json!(6));
+        set(&mut v, "/fractures/0/onset_days", json!(days));
+        v
+    }
+
+    fn analgesics(r: &AssessmentReport) -> Vec<Drug> {
+        r.perioperative.analgesia.iter().map(|a| a.drug).collect()
+    }
+
+    fn reason(r: &AssessmentReport, d: Drug) -> Option<Value> {
+        r.perioperative
+            .avoid_reasons
+            .get(&d)
+            .map(|x| serde_json::to_value(x).unwrap())
+    }
+
+    fn assumed_code(r: &AssessmentReport, path: &str, code: &str) -> bool {
+        r.inputs_assumed
+            .iter()
+            .any(|a| a.path == path && a.code == code)
+    }
+
+    fn applied<'a>(
+        r: &'a AssessmentReport,
+        decision: &str,
+    ) -> Vec<&'a ovcf_core::report::Explanation> {
+        r.explanation
+            .iter()
+            .filter(|e| e.decision == decision && e.outcome == Outcome::Applied)
+            .collect()
+    }
+
+    fn paths_of(v: &Value) -> Vec<String> {
+        errors(v).into_iter().map(|e| e.path).collect()
+    }
+
+    // ── 11.10 bed rest ──
+
+    #[test]
+    fn bed_rest_on_day_4_until_onset_plus_5_days() {
+        let r = assess(&conservative(4));
+        assert_eq!(plan(&r), Plan::Conservative);
+        assert_eq!(r.perioperative.bed_rest_max_days, Some(5.0));
+        assert_eq!(
+            r.perioperative.bed_rest_until,
+            Some(as_of().add_days(1)),
+            "onset 4 days ago + 5 days"
+        );
+        assert_eq!(
+            r.perioperative.mobilisation,
+            MobilisationPlan::ProgressiveAfterBedRest
+        );
+        assert_eq!(r.perioperative.brace, Brace::SoftOrDynamic);
+        assert!(assumed_code(
+            &r,
+            "patient.mobilisation_under_analgesia",
+            "bed_rest_while_pain_prevents"
+        ));
+        let r = assess(&conservative(0));
+        assert_eq!(r.perioperative.bed_rest_until, Some(as_of().add_days(5)));
+    }
+
+    #[test]
+    fn no_bed_rest_on_day_5() {
+        let r = assess(&conservative(5));
+        assert_eq!(r.perioperative.bed_rest_max_days, None);
+        assert_eq!(r.perioperative.bed_rest_until, None);
+        assert_eq!(r.perioperative.mobilisation, MobilisationPlan::Progressive);
+        // The brace rule of §4 is unchanged.
+        assert_eq!(r.perioperative.brace, Brace::SoftOrDynamic);
+        assert_eq!(r.perioperative.context, PeriopContext::NonOperative);
+    }
+
+    #[test]
+    fn no_bed_rest_when_mobilisation_under_analgesia_is_possible() {
+        let v = with(
+            conservative(2),
+            "/patient/mobilisation_under_analgesia",
+            json!("possible"),
+        );
+        let r = assess(&v);
+        assert_eq!(r.perioperative.bed_rest_max_days, None);
+        assert_eq!(r.perioperative.mobilisation, MobilisationPlan::Progressive);
+        assert!(!assumed_code(
+            &r,
+            "patient.mobilisation_under_analgesia",
+            "bed_rest_while_pain_prevents"
+        ));
+        let v = with(
+            conservative(2),
+            "/patient/mobilisation_under_analgesia",
+            json!("not_possible"),
+        );
+        assert_eq!(assess(&v).perioperative.bed_rest_max_days, Some(5.0));
+    }
+
+    #[test]
+    fn unknown_onset_orders_no_bed_rest_and_says_so() {
+        // Onset unknown, MRI oedema: unhealed, conservative (15 %).
+        let v = without(conservative(4), "/fractures/0/onset_days");
+        let r = assess(&v);
+        assert_eq!(plan(&r), Plan::Conservative);
+        assert_eq!(r.perioperative.bed_rest_max_days, None);
+        assert_eq!(r.perioperative.bed_rest_until, None);
+        assert!(assumed_code(
+            &r,
+            "fractures[0].onset_days",
+            "onset_unknown_no_bed_rest"
+        ));
+    }
+
+    #[test]
+    fn workup_and_insufficient_data_mobilise_as_tolerated() {
+        let r = assess(&without(
+            frac("imaging", json!(["xray"])),
+            "/fractures/0/mri",
+        ));
+        assert_eq!(plan(&r), Plan::FurtherWorkup);
+        assert_eq!(r.perioperative.mobilisation, MobilisationPlan::AsTolerated);
+        let r = assess(&without(base(), "/fractures/0/pain_vas"));
+        assert_eq!(plan(&r), Plan::InsufficientData);
+        assert_eq!(r.perioperative.mobilisation, MobilisationPlan::AsTolerated);
+    }
+
+    // ── 11.11 calcitonin ──
+
+    #[test]
+    fn calcitonin_on_day_14_not_15() {
+        let r = assess(&conservative(14));
+        assert!(analgesics(&r).contains(&Drug::Calcitonin));
+        let r = assess(&conservative(15));
+        assert!(!analgesics(&r).contains(&Drug::Calcitonin));
+        assert!(!r.perioperative.avoid.contains(&Drug::Calcitonin));
+    }
+
+    #[test]
+    fn calcitonin_needs_vas_5_not_4() {
+        let r = assess(&with(conservative(10), "/fractures/0/pain_vas", json!(5)));
+        assert!(analgesics(&r).contains(&Drug::Calcitonin));
+        let r = assess(&with(conservative(10), "/fractures/0/pain_vas", json!(4)));
+        assert!(!analgesics(&r).contains(&Drug::Calcitonin));
+        assert!(!r.perioperative.avoid.contains(&Drug::Calcitonin));
+    }
+
+    // ── 11.12 mobilisation after augmentation ──
+
+    #[test]
+    fn planned_augmentation_is_pre_procedure_with_24_h_mobilisation() {
+        let r = assess(&base());
+        assert!(plan(&r).is_augmentation());
+        assert_eq!(r.perioperative.mobilize_within_hours, Some(24.0));
+        assert_eq!(
+            r.perioperative.mobilisation,
+            MobilisationPlan::EarlyAfterAugmentation
+        );
+        assert_eq!(r.perioperative.context, PeriopContext::PreProcedure);
+        assert_eq!(r.perioperative.post_procedure_day, None);
+    }
+
+    #[test]
+    fn post_procedure_day_1_mobilises_within_24_h_day_2_continues() {
+        let r = assess(&performed(base(), json!({"date": days_before(1)})));
+        assert_eq!(r.perioperative.post_procedure_day, Some(1));
+        assert_eq!(r.perioperative.mobilize_within_hours, Some(24.0));
+        assert_eq!(
+            r.perioperative.mobilisation,
+            MobilisationPlan::EarlyAfterAugmentation
+        );
+        assert_eq!(r.perioperative.context, PeriopContext::PostProcedure);
+        let r = assess(&performed(base(), json!({"date": days_before(2)})));
+        assert_eq!(r.perioperative.post_procedure_day, Some(2));
+        assert_eq!(r.perioperative.mobilize_within_hours, None);
+        assert_eq!(r.perioperative.mobilisation, MobilisationPlan::Continue);
+        assert_eq!(r.perioperative.brace, Brace::SoftOrDynamic);
+        assert_eq!(r.perioperative.context, PeriopContext::PostProcedure);
+    }
+
+    #[test]
+    fn post_procedure_branch_runs_to_day_42_inclusive_not_43() {
+        let r = assess(&performed(base(), json!({"date": days_before(42)})));
+        assert_eq!(r.perioperative.mobilisation, MobilisationPlan::Continue);
+        assert_eq!(r.perioperative.brace, Brace::SoftOrDynamic);
+        assert_eq!(r.perioperative.context, PeriopContext::PostProcedure);
+        let r = assess(&performed(base(), json!({"date": days_before(43)})));
+        assert_eq!(r.perioperative.post_procedure_day, Some(43));
+        assert_eq!(r.perioperative.context, PeriopContext::NonOperative);
+        assert_ne!(r.perioperative.mobilisation, MobilisationPlan::Continue);
+        assert_eq!(r.perioperative.brace, Brace::None);
+    }
+
+    // ── 11.6 / 11.7 referral ──
+
+    fn assert_spinal_precautions(r: &AssessmentReport) {
+        assert_eq!(plan(r), Plan::SurgicalReferral);
+        let sp = &r.perioperative.spinal_precautions;
+        assert!(sp.required);
+        assert_eq!(
+            sp.measures,
+            vec![SpinalMeasure::FlatBedRest, SpinalMeasure::LogRoll]
+        );
+        assert_eq!(
+            serde_json::to_value(sp.until).unwrap(),
+            json!("spine_surgeon_stability_assessment")
+        );
+        assert_eq!(r.perioperative.brace, Brace::PerSurgeon);
+        assert_eq!(r.perioperative.mobilize_within_hours, None);
+        assert_eq!(r.perioperative.bed_rest_max_days, None);
+        assert_eq!(
+            r.perioperative.mobilisation,
+            MobilisationPlan::SpinalPrecautions
+        );
+        assert_eq!(
+            r.perioperative.context,
+            PeriopContext::AwaitingSurgicalReview
+        );
+        assert!(
+            r.treatment
+                .urgent_actions
+                .contains(&UrgentAction::SpinalPrecautions)
+        );
+        assert!(
+            r.recommendations
+                .iter()
+                .any(|x| x.id == "periop.spinal_precautions")
+        );
+        // 11.8: an operation is pending.
+        for d in [Drug::Calcitonin, Drug::Nsaid, Drug::Cox2Inhibitor] {
+            assert!(r.perioperative.avoid.contains(&d), "{d:?}");
+            assert!(!analgesics(r).contains(&d), "{d:?}");
+        }
+        assert_eq!(reason(r, Drug::Nsaid), Some(json!("procedure_pending")));
+        assert!(
+            r.treatment.corticosteroid.is_none()
+                || r.fractures.iter().any(|f| f.suspected_pathological)
+        );
+    }
+
+    #[test]
+    fn referral_for_an_incomplete_deficit_is_same_day() {
+        let r = assess(&with(
+            base(),
+            "/patient/neurological_deficit",
+            json!("incomplete"),
+        ));
+        assert_spinal_precautions(&r);
+        assert_eq!(r.treatment.urgency, Some(Urgency::SameDay));
+        assert_eq!(
+            r.treatment.urgent_actions,
+            vec![
+                UrgentAction::SameDaySpinalReferral,
+                UrgentAction::SpinalPrecautions
+            ]
+        );
+        assert_eq!(
+            reason(&r, Drug::Calcitonin),
+            Some(json!("procedure_pending"))
+        );
+        assert!(
+            r.treatment.corticosteroid.is_none(),
+            "no steroid for an osteoporotic deficit"
+        );
+        let msg = &alert(&r, "neurological_deficit").unwrap().message;
+        assert!(
+            msg.en
+                .contains("same-day referral to the spinal surgical team"),
+            "{}",
+            msg.en
+        );
+    }
+
+    #[test]
+    fn referral_for_a_complete_deficit_is_same_day_radicular_is_urgent() {
+        let r = assess(&with(
+            base(),
+            "/patient/neurological_deficit",
+            json!("complete"),
+        ));
+        assert_eq!(r.treatment.urgency, Some(Urgency::SameDay));
+        let r = assess(&with(
+            base(),
+            "/patient/neurological_deficit",
+            json!("radicular"),
+        ));
+        assert_spinal_precautions(&r);
+        assert_eq!(r.treatment.urgency, Some(Urgency::Urgent));
+        assert_eq!(
+            r.treatment.urgent_actions,
+            vec![UrgentAction::SpinalPrecautions]
+        );
+    }
+
+    #[test]
+    fn referral_for_of4_is_urgent_with_precautions() {
+        let r = assess(&frac("of_type", json!("OF4")));
+        assert_spinal_precautions(&r);
+        assert_eq!(r.treatment.urgency, Some(Urgency::Urgent));
+    }
+
+    #[test]
+    fn referral_for_unhealed_or_unknown_retropulsion_is_urgent_with_precautions() {
+        let r = assess(&frac("posterior_wall", json!("retropulsion")));
+        assert_spinal_precautions(&r);
+        assert_eq!(r.treatment.urgency, Some(Urgency::Urgent));
+        // Healing unknown (no MRI): still a referral.
+        let mut v = frac("posterior_wall", json!("retropulsion"));
+        set(&mut v, "/fractures/0/imaging", json!(["ct"]));
+        set(&mut v, "/fractures/0/mri", Value::Null);
+        let r = assess(&without(v, "/fractures/0/mri"));
+        assert_spinal_precautions(&r);
+    }
+
+    #[test]
+    fn other_plans_have_no_precautions_and_no_urgency() {
+        for v in [
+            base(),
+            conservative(10),
+            without(frac("imaging", json!(["xray"])), "/fractures/0/mri"),
+        ] {
+            let r = assess(&v);
+            assert_ne!(plan(&r), Plan::SurgicalReferral);
+            assert!(!r.perioperative.spinal_precautions.required);
+            assert!(r.perioperative.spinal_precautions.measures.is_empty());
+            assert!(r.perioperative.spinal_precautions.until.is_none());
+            assert_eq!(r.treatment.urgency, None);
+            assert!(r.treatment.urgent_actions.is_empty());
+            assert!(r.treatment.corticosteroid.is_none());
+        }
+    }
+
+    fn mscc() -> Value {
+        let mut v = frac("malignancy_signs", json!(["epidural_or_paraspinal_mass"]));
+        set(&mut v, "/patient/neurological_deficit", json!("incomplete"));
+        v
+    }
+
+    #[test]
+    fn mscc_bundle_with_neurological_signs() {
+        let r = assess(&mscc());
+        assert_spinal_precautions(&r);
+        assert_eq!(r.treatment.urgency, Some(Urgency::SameDay));
+        assert_eq!(
+            r.treatment.urgent_actions,
+            vec![
+                UrgentAction::Dexamethasone16mg,
+                UrgentAction::WholeSpineMri24h,
+                UrgentAction::SameDaySpinalReferral,
+                UrgentAction::SpinalPrecautions
+            ]
+        );
+        assert_eq!(severity(&r, "mscc_suspected"), Some(Severity::Critical));
+        let c = r.treatment.corticosteroid.as_ref().unwrap();
+        assert_eq!(
+            serde_json::to_value(c).unwrap(),
+            json!({"drug": "dexamethasone", "dose_mg": 16.0, "route": "oral_or_parenteral_equivalent",
+                   "start": "as_soon_as_possible", "continue": "16 mg daily until surgery or radiotherapy",
+                   "stop_if": "mscc_excluded"})
+        );
+        for w in [
+            Workup::WholeSpineMri,
+            Workup::Biopsy,
+            Workup::OncologyWorkup,
+        ] {
+            assert!(r.treatment.workup.contains(&w), "{w:?}");
+        }
+        assert!(
+            r.perioperative
+                .adjuncts
+                .iter()
+                .any(|a| a.code == AdjunctCode::Ppi && a.with == "dexamethasone")
+        );
+        assert_eq!(
+            reason(&r, Drug::Calcitonin),
+            Some(json!("malignancy_suspected"))
+        );
+        assert_eq!(reason(&r, Drug::Nsaid), Some(json!("procedure_pending")));
+        assert!(r.recommendations.iter().any(|x| x.id == "tx.urgent_mscc"));
+    }
+
+    #[test]
+    fn radicular_deficit_with_malignancy_signs_is_mscc_and_same_day() {
+        let v = with(mscc(), "/patient/neurological_deficit", json!("radicular"));
+        let r = assess(&v);
+        assert_eq!(r.treatment.urgency, Some(Urgency::SameDay));
+        assert!(r.treatment.corticosteroid.is_some());
+    }
+
+    #[test]
+    fn pathological_suspicion_without_deficit_is_workup_not_mscc() {
+        let r = assess(&frac(
+            "malignancy_signs",
+            json!(["convex_posterior_border"]),
+        ));
+        assert_eq!(plan(&r), Plan::FurtherWorkup);
+        assert!(alert(&r, "mscc_suspected").is_none());
+        assert!(r.treatment.corticosteroid.is_none());
+        assert_eq!(r.treatment.urgency, None);
+        assert!(r.treatment.urgent_actions.is_empty());
+        assert!(!r.treatment.workup.contains(&Workup::WholeSpineMri));
+        assert!(!r.perioperative.spinal_precautions.required);
+        // 11.8: calcitonin for malignancy, NSAIDs pending the procedure.
+        assert_eq!(
+            reason(&r, Drug::Calcitonin),
+            Some(json!("malignancy_suspected"))
+        );
+        assert_eq!(reason(&r, Drug::Nsaid), Some(json!("procedure_pending")));
+        assert_eq!(
+            reason(&r, Drug::Cox2Inhibitor),
+            Some(json!("procedure_pending"))
+        );
+        assert_eq!(analgesics(&r)[0], Drug::Paracetamol);
+        assert!(
+            analgesics(&r).contains(&Drug::Opioid),
+            "VAS 7 keeps the opioid"
+        );
+        assert!(r.fractures[0].of_score.is_none());
+    }
+
+    #[test]
+    fn malignancy_signs_on_a_treated_level_set_further_workup() {
+        let mut v = two_levels(json!({
+            "level": "L2", "onset_days": 10, "pain_vas": 7, "imaging": ["mri"],
+            "mri": {"stir": "hyperintense"}, "height_loss_pct": 30, "posterior_wall": "intact"
+        }));
+        set(
+            &mut v,
+            "/fractures/0/malignancy_signs",
+            json!(["convex_posterior_border"]),
+        );
+        let r = assess(&performed(v, json!({})));
+        assert_eq!(class0(&r), FractureClass::Treated);
+        assert_eq!(plan(&r), Plan::FurtherWorkup);
+        assert!(r.treatment.per_level.is_empty());
+    }
+
+    // ── 11.8 / 11.28.6 one reason per analgesic ──
+
+    #[test]
+    fn renal_reason_comes_before_cardiovascular_and_procedure_pending() {
+        let mut v = with(base(), "/patient/neurological_deficit", json!("complete"));
+        set(&mut v, "/labs/egfr_ml_min", json!(25));
+        set(
+            &mut v,
+            "/patient/comorbidities",
+            json!(["heart_failure", "diabetes"]),
+        );
+        let r = assess(&v);
+        assert_eq!(
+            reason(&r, Drug::Nsaid),
+            Some(json!("renal_contraindication"))
+        );
+        assert_eq!(
+            reason(&r, Drug::Cox2Inhibitor),
+            Some(json!("renal_contraindication"))
+        );
+        assert_eq!(
+            reason(&r, Drug::Calcitonin),
+            Some(json!("procedure_pending"))
+        );
+        let mut v = with(base(), "/patient/neurological_deficit", json!("complete"));
+        set(&mut v, "/patient/comorbidities", json!(["diabetes"]));
+        let r = assess(&v);
+        assert_eq!(reason(&r, Drug::Nsaid), Some(json!("nonunion_risk")));
+        assert_eq!(
+            reason(&r, Drug::Cox2Inhibitor),
+            Some(json!("procedure_pending"))
+        );
+    }
+
+    #[test]
+    fn cardiovascular_reason_before_nonunion() {
+        let v = with(
+            base(),
+            "/patient/comorbidities",
+            json!(["coronary_disease", "smoking"]),
+        );
+        let r = assess(&v);
+        assert_eq!(
+            reason(&r, Drug::Nsaid),
+            Some(json!("cardiovascular_or_bleeding_risk"))
+        );
+    }
+
+    // ── 11.17 / 11.28.2 adjuncts and the coxib course ──
+
+    #[test]
+    fn ppi_with_nsaid_from_age_65_not_64() {
+        let with_age = |age: u32| with(base(), "/patient/age", json!(age));
+        let r = assess(&with_age(65));
+        assert!(
+            r.perioperative
+                .adjuncts
+                .iter()
+                .any(|a| a.code == AdjunctCode::Ppi && a.with == "nsaid")
+        );
+        let r = assess(&with_age(64));
+        assert!(
+            r.perioperative
+                .adjuncts
+                .iter()
+                .all(|a| a.code != AdjunctCode::Ppi)
+        );
+        // Opioid (VAS 7) always brings a laxative.
+        assert!(
+            r.perioperative
+                .adjuncts
+                .iter()
+                .any(|a| a.code == AdjunctCode::Laxative && a.with == "opioid")
+        );
+        let r = assess(&with(with_age(64), "/fractures/0/pain_vas", json!(6)));
+        assert!(r.perioperative.adjuncts.is_empty());
+    }
+
+    #[test]
+    fn cox2_course_is_21_days_and_gets_a_ppi_with_diabetes() {
+        let mut v = with(base(), "/patient/age", json!(60));
+        set(&mut v, "/patient/comorbidities", json!(["diabetes"]));
+        let r = assess(&v);
+        let cox = r
+            .perioperative
+            .analgesia
+            .iter()
+            .find(|a| a.drug == Drug::Cox2Inhibitor)
+            .unwrap();
+        assert_eq!(cox.max_days, Some(21));
+        assert!(
+            r.perioperative
+                .adjuncts
+                .iter()
+                .any(|a| a.code == AdjunctCode::Ppi && a.with == "cox2_inhibitor")
+        );
+    }
+
+    // ── 11.19 timing and OF score ──
+
+    #[test]
+    fn augmentation_timing_is_the_clinicians_decision() {
+        let r = assess(&base());
+        assert_eq!(
+            serde_json::to_value(r.treatment.timing).unwrap(),
+            json!("clinician_decision")
+        );
+        assert!(r.recommendations.iter().any(|x| x.id == "tx.timing_open"));
+        assert_eq!(assess(&conservative(10)).treatment.timing, None);
+    }
+
+    /// OF2 L1 with every OF item known; `frail` gives −2 health points.
+    fn of_known(frail: bool, mobilisation: &str) -> Value {
+        let mut v = base();
+        set(&mut v, "/fractures/0/of_type", json!("OF2"));
+        set(&mut v, "/fractures/0/deformity_progression", json!(false));
+        set(&mut v, "/bone_density/dxa/lumbar_spine_t", json!(-2.8));
+        set(
+            &mut v,
+            "/patient/asa_class",
+            json!(if frail { 4 } else { 2 }),
+        );
+        set(
+            &mut v,
+            "/patient/modified_frailty_index",
+            json!(if frail { 3 } else { 1 }),
+        );
+        set(
+            &mut v,
+            "/patient/mobilisation_under_analgesia",
+            json!(mobilisation),
+        );
+        v
+    }
+
+    #[test]
+    fn of_score_disagreeing_with_augmentation() {
+        // OF2 4 + severity 0 − progression 1 + pain 1 + neuro 0 − mobilisation 1 − health 2 = 1.
+        let r = assess(&of_known(true, "possible"));
+        assert!(plan(&r).is_augmentation());
+        assert_eq!(
+            r.fractures[0].of_score.as_ref().unwrap().interpretation,
+            OfInterpretation::Conservative
+        );
+        assert_eq!(r.treatment.of_score_agreement, OfScoreAgreement::Disagrees);
+        assert_eq!(r.treatment.of_score_disagreeing_levels.len(), 1);
+        assert_eq!(
+            severity(&r, "of_score_plan_disagreement"),
+            Some(Severity::Info)
+        );
+    }
+
+    #[test]
+    fn of_score_agreeing_or_not_assessable() {
+        // 4 + 0 − 1 + 1 + 0 + 1 + 0 = 5: conservative as well, so use OF3 (6: either).
+        let v = with(
+            of_known(false, "not_possible"),
+            "/fractures/0/of_type",
+            json!("OF3"),
+        );
+        let r = assess(&v);
+        assert!(plan(&r).is_augmentation());
+        assert_eq!(r.treatment.of_score_agreement, OfScoreAgreement::Agrees);
+        assert!(alert(&r, "of_score_plan_disagreement").is_none());
+        // Undetermined (items unknown): no comparison.
+        let r = assess(&base());
+        assert_eq!(
+            r.treatment.of_score_agreement,
+            OfScoreAgreement::NotAssessable
+        );
+        // Referral: not assessable whatever the score.
+        let r = assess(&with(
+            of_known(true, "possible"),
+            "/patient/neurological_deficit",
+            json!("radicular"),
+        ));
+        assert_eq!(
+            r.treatment.of_score_agreement,
+            OfScoreAgreement::NotAssessable
+        );
+    }
+
+    #[test]
+    fn conservative_plan_disagrees_with_a_surgical_of_score() {
+        // OF3 6 + severity 1 + progression 1 + pain 1 + mobilisation 1 + health 0 = 10: surgical.
+        let mut v = of_known(false, "not_possible");
+        set(&mut v, "/fractures/0/of_type", json!("OF3"));
+        set(&mut v, "/fractures/0/deformity_progression", json!(true));
+        set(&mut v, "/bone_density/dxa/lumbar_spine_t", json!(-3.5));
+        set(&mut v, "/fractures/0/height_loss_pct", json!(15));
+        let r = assess(&v);
+        assert_eq!(plan(&r), Plan::Conservative);
+        assert_eq!(
+            r.fractures[0].of_score.as_ref().unwrap().interpretation,
+            OfInterpretation::Surgical
+        );
+        assert_eq!(r.treatment.of_score_agreement, OfScoreAgreement::Disagrees);
+    }
+
+    // ── 11.20 treated levels ──
+
+    #[test]
+    fn treated_levels_and_the_0_6_explanation() {
+        let r = assess(&performed(base(), json!({"date": days_before(3)})));
+        let t = &r.treatment.treated_levels;
+        assert_eq!(t.len(), 1);
+        assert_eq!(t[0].level.as_str(), "L1");
+        assert_eq!(t[0].procedure, Plan::Kyphoplasty);
+        assert_eq!(t[0].post_procedure_day, 3);
+        assert_eq!(t[0].date, as_of().add_days(-3));
+        let plan_entries = applied(&r, "treatment.plan");
+        assert_eq!(plan_entries.len(), 1);
+        assert_eq!(plan_entries[0].rule, "0.6");
+        assert_eq!(plan_entries[0].value, Some(json!("conservative")));
+        assert!(assess(&base()).treatment.treated_levels.is_empty());
+    }
+
+    #[test]
+    fn spinal_canal_leakage_adds_ct_and_urgent_review() {
+        let r = assess(&performed(
+            base(),
+            json!({"cement_leakage": ["spinal_canal"]}),
+        ));
+        assert!(r.treatment.workup.contains(&Workup::Ct));
+        assert_eq!(
+            r.treatment.urgent_actions,
+            vec![UrgentAction::NeurologicalExamAndUrgentSpinalReview]
+        );
+    }
+
+    // ── 11.23 explanation ──
+
+    #[test]
+    fn one_applied_entry_per_decision_carrying_the_final_plan() {
+        let mut pkp = frac("height_loss_pct", json!(35));
+        set(&mut pkp, "/patient/age", json!(70));
+        let contraindicated = with(
+            base(),
+            "/patient/comorbidities",
+            json!(["active_infection"]),
+        );
+        for (v, want) in [
+            (base(), "vertebroplasty"),
+            (pkp, "kyphoplasty"),
+            (contraindicated, "conservative"),
+        ] {
+            let r = assess(&v);
+            let mut seen = std::collections::BTreeMap::new();
+            for e in r
+                .explanation
+                .iter()
+                .filter(|e| e.outcome == Outcome::Applied)
+            {
+                *seen.entry(e.decision.clone()).or_insert(0) += 1;
+                if e.decision != "treatment.plan" && e.decision != "treatment.procedure" {
+                    assert!(
+                        e.value != Some(json!("vertebroplasty"))
+                            && e.value != Some(json!("kyphoplasty")),
+                        "{e:?}"
+                    );
+                }
+            }
+            assert!(seen.values().all(|n| *n == 1), "{seen:?}");
+            let p = applied(&r, "treatment.plan");
+            assert_eq!(p[0].value, Some(json!(want)), "{want}");
+            assert_eq!(serde_json::to_value(plan(&r)).unwrap(), json!(want));
+            if want != "conservative" {
+                let proc_ = applied(&r, "treatment.procedure");
+                assert_eq!(proc_[0].value, Some(json!(want)));
+            }
+        }
+    }
+
+    #[test]
+    fn pkp_by_height_loss_is_rule_3_2_5c() {
+        let r = assess(&frac("height_loss_pct", json!(35)));
+        assert_eq!(plan(&r), Plan::Kyphoplasty);
+        let p = applied(&r, "treatment.procedure");
+        assert_eq!(p[0].rule, "3.2#5c");
+        assert_eq!(p[0].value, Some(json!("kyphoplasty")));
+    }
+
+    // ── 11.28.26 contraindication alerts under other plans; 11.28.3 CT ──
+
+    #[test]
+    fn contraindication_alert_under_another_plan() {
+        let mut v = two_levels(json!({
+            "level": "L2", "onset_days": 10, "pain_vas": 7, "imaging": ["xray"],
+            "height_loss_pct": 30, "posterior_wall": "intact"
+        }));
+        set(
+            &mut v,
+            "/patient/comorbidities",
+            json!(["coagulopathy", "anticoagulant_therapy"]),
+        );
+        let r = assess(&v);
+        assert_eq!(plan(&r), Plan::FurtherWorkup);
+        assert_eq!(
+            severity(&r, "augmentation_contraindicated"),
+            Some(Severity::Critical)
+        );
+        assert_eq!(
+            severity(&r, "anticoagulation_periprocedural"),
+            Some(Severity::Warning)
+        );
+    }
+
+    #[test]
+    fn ct_for_an_unknown_wall_on_an_excluded_painful_level() {
+        let mut v = without(base(), "/fractures/0/posterior_wall");
+        set(&mut v, "/fractures/0/of_type", json!("OF4"));
+        let r = assess(&v);
+        assert_eq!(plan(&r), Plan::SurgicalReferral);
+        assert!(r.treatment.workup.contains(&Workup::Ct));
+    }
+
+    // ── 11.28.10 / 11.28.14 / 11.28.27 morphometry ──
+
+    #[test]
+    fn crush_without_reference_uses_the_given_height_loss() {
+        let mut v = morph(20.0, 19.0, 15.0, None);
+        set(&mut v, "/fractures/0/height_loss_pct", json!(30));
+        let r = assess(&v);
+        assert_eq!(r.fractures[0].morphology, Some(Morphology::Crush));
+        assert_eq!(r.fractures[0].height_loss_pct, Some(30.0));
+        assert_eq!(r.fractures[0].height_loss_mm, None);
+        assert_eq!(class0(&r), FractureClass::Candidate);
+        assert!(
+            !r.treatment
+                .missing
+                .contains(&"fractures[0].morphometry.reference_mm".to_owned())
+        );
+    }
+
+    #[test]
+    fn crush_test_on_the_rounded_posterior_reduction() {
+        // 100 × (25 − 20.01) / 25 = 19.96 → 20.0: crush.
+        let r = assess(&morph(15.0, 17.0, 20.01, Some(25.0)));
+        assert_eq!(r.fractures[0].morphology, Some(Morphology::Crush));
+        // 100 × (25 − 20.02) / 25 = 19.92 → 19.9: not crush.
+        let r = assess(&morph(15.0, 17.0, 20.02, Some(25.0)));
+        assert_eq!(r.fractures[0].morphology, Some(Morphology::Wedge));
+    }
+
+    #[test]
+    fn absolute_loss_4_00_mm_disqualifies_4_01_does_not() {
+        // Wedge: loss = posterior − anterior. 20.3 − 16.3 = 4.00 (binary 4.000000000000002).
+        let r = assess(&morph(16.3, 18.0, 20.3, None));
+        assert_eq!(r.fractures[0].height_loss_mm, Some(4.0));
+        assert_eq!(class0(&r), FractureClass::NotIndicated);
+        let r = assess(&morph(11.99, 14.0, 16.0, None));
+        assert!((r.fractures[0].height_loss_mm.unwrap() - 4.01).abs() < 1e-9);
+        assert_eq!(class0(&r), FractureClass::Candidate);
+    }
+
+    // ── 11.28.28 / 11.28.29 cement ──
+
+    #[test]
+    fn cement_2_91_ml_in_9_7_ml_is_not_over_30_pct() {
+        let r = assess(&performed(
+            base(),
+            json!({"cement_volume_ml": 2.91, "vertebral_body_volume_ml": 9.7}),
+        ));
+        assert!(alert(&r, "cement_volume_exceeds_30pct").is_none());
+        let r = assess(&performed(
+            base(),
+            json!({"cement_volume_ml": 2.92, "vertebral_body_volume_ml": 9.7}),
+        ));
+        assert!(alert(&r, "cement_volume_exceeds_30pct").is_some());
+    }
+
+    #[test]
+    fn cement_cap_is_exact_not_rounded() {
+        // Planned L1 with a 13.1 mL body: 0.30 × 13.1 = 3.93 mL (never 3.9 or 4.0).
+        let v = with(
+            base(),
+            "/procedure",
+            json!({"type": "vertebroplasty", "level": "L1", "date": as_of().add_days(3).to_string(),
+                   "vertebral_body_volume_ml": 13.1}),
+        );
+        let r = assess(&v);
+        let c = r.treatment.per_level[0].cement.unwrap();
+        assert!((c.max_ml - 3.93).abs() < 1e-6, "{}", c.max_ml);
+        assert!((c.min_ml - 3.93).abs() < 1e-6, "{}", c.min_ml);
+    }
+
+    // ── 11.28.17 ──
+
+    #[test]
+    fn chronic_limited_benefit_never_for_an_excluded_or_treated_level() {
+        let mut v = frac("onset_days", json!(90));
+        set(&mut v, "/fractures/0/mri", json!({"stir": "isointense"}));
+        assert!(alert(&assess(&v), "chronic_fracture_limited_benefit").is_some());
+        set(&mut v, "/fractures/0/of_type", json!("OF4"));
+        assert!(alert(&assess(&v), "chronic_fracture_limited_benefit").is_none());
+    }
+
+    // ── 11.28.19 validation ──
+
+    #[test]
+    fn procedure_level_must_be_a_fractured_level() {
+        let v = with(
+            base(),
+            "/procedure",
+            json!({"type": "kyphoplasty", "level": "L3", "date": AS_OF}),
+        );
+        assert_eq!(paths_of(&v), vec!["procedure.level"]);
+    }
+
+    #[test]
+    fn medication_end_before_start_is_an_error_at_end() {
+        let v = with(
+            base(),
+            "/medications",
+            json!([{"drug": "alendronate", "start": days_before(10), "end": days_before(20)}]),
+        );
+        assert_eq!(paths_of(&v), vec!["medications[0].end"]);
+    }
+
+    #[test]
+    fn wrong_types_inside_objects_are_named_by_their_full_path() {
+        let v = with(base(), "/labs/vitamin_d_nmol_l", json!("low"));
+        assert_eq!(paths_of(&v), vec!["labs.vitamin_d_nmol_l"]);
+        let v = with(
+            base(),
+            "/procedure",
+            json!({"type": "kyphoplasty", "level": "L1", "cement_volume_ml": "five"}),
+        );
+        assert_eq!(paths_of(&v), vec!["procedure.cement_volume_ml"]);
+        let v = with(base(), "/bone_density/dxa/lumbar_spine_t", json!(true));
+        assert_eq!(paths_of(&v), vec!["bone_density.dxa.lumbar_spine_t"]);
+    }
+
+    #[test]
+    fn cross_field_errors_are_reported_together_with_other_errors() {
+        let mut v = with(
+            base(),
+            "/procedure",
+            json!({"type": "kyphoplasty", "level": "L3"}),
+        );
+        set(&mut v, "/phase", json!("post_procedure"));
+        set(&mut v, "/patient/age", json!(150));
+        set(&mut v, "/patient/prior_fragility_fractures", json!(1));
+        set(&mut v, "/patient/prior_vertebral_fractures", json!(2));
+        set(
+            &mut v,
+            "/medications",
+            json!([{"drug": "alendronate", "start": days_before(10), "end": days_before(20)}]),
+        );
+        set(&mut v, "/labs/vitamin_d_nmol_l", json!("low"));
+        let mut p = paths_of(&v);
+        p.sort();
+        assert_eq!(
+            p,
+            vec![
+                "labs.vitamin_d_nmol_l",
+                "medications[0].end",
+                "patient.age",
+                "patient.prior_vertebral_fractures",
+                "procedure.date",
+                "procedure.level",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_cross_field_check_with_an_invalid_input_is_skipped() {
+        let mut v = with(
+            base(),
+            "/medications",
+            json!([{"drug": "alendronate", "start": "2026-02-30", "end": days_before(20)}]),
+        );
+        set(
+            &mut v,
+            "/procedure",
+            json!({"type": "kyphoplasty", "level": "L9", "date": AS_OF}),
+        );
+        let p = paths_of(&v);
+        assert!(p.contains(&"medications[0].start".to_owned()), "{p:?}");
+        assert!(!p.contains(&"medications[0].end".to_owned()), "{p:?}");
+        assert_eq!(
+            p.iter()
+                .filter(|x| x.starts_with("procedure.level"))
+                .count(),
+            1,
+            "{p:?}"
+        );
     }
 }

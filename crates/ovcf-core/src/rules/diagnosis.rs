@@ -52,7 +52,18 @@ pub fn fractures(f: &Facts<'_>, out: &mut Out) -> Vec<FractureFinding> {
                 },
                 treated: fr.treated,
                 // Rule 11.9: the OF classification is for osteoporotic fractures [S8].
-                of_score: (!fr.pathological).then(|| of_score(f, fr)),
+                of_score: if fr.pathological {
+                    out.explain(
+                        fr.path("of_score"),
+                        "11.9",
+                        &[("suspected_pathological", json!(true))],
+                        Outcome::Applied,
+                        Some(Value::Null),
+                    );
+                    None
+                } else {
+                    Some(of_score(f, fr))
+                },
                 finding_source: input.finding_source.clone(),
             }
         })
@@ -107,13 +118,18 @@ fn explain_fracture(fr: &FractureFacts, onset_days: Option<u32>, out: &mut Out) 
             Some(json!(computed)),
         );
     }
-    if fr.crush_without_reference {
+    if fr.crush_no_reference {
         out.explain(
             fr.path("morphology"),
-            "1.3",
+            if fr.crush_without_reference {
+                "1.3"
+            } else {
+                "11.28.10"
+            },
             &[
                 ("posterior_smallest", json!(true)),
                 ("reference_mm", Value::Null),
+                ("height_loss_pct_given", json!(!fr.crush_without_reference)),
             ],
             Outcome::Applied,
             Some(json!("crush")),
@@ -358,7 +374,8 @@ pub fn bone_density(f: &Facts<'_>, out: &mut Out) -> BoneDensityFinding {
                 ("ct_hu_l1_at_most_110", json!(low_hu)),
             ],
             Outcome::Applied,
-            None,
+            // Rule 11.23: the alert's severity as the report shows it.
+            Some(json!(Severity::Warning)),
         );
     }
     BoneDensityFinding {

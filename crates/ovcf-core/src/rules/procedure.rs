@@ -20,11 +20,27 @@ pub fn cement_range(f: &Facts<'_>, thoracic: bool) -> (f64, f64) {
     }
 }
 
-/// Cement volume above 30 % of the body volume, when both are known.
+/// A decimal input as an integer count of millionths (inputs have at most six decimals; the
+/// rounding removes the binary representation error, e.g. 2.91 → 2 910 000).
+fn micro(x: f64) -> i128 {
+    (x * 1e6).round() as i128
+}
+
+/// Rule 11.28.28: `cement > fraction × body`, compared exactly on the decimal inputs (2.91 mL in
+/// 9.7 mL is not over 30 %), in integer millionths.
+pub fn exceeds_fraction(cement_ml: f64, fraction: f64, body_ml: f64) -> bool {
+    micro(cement_ml) * 1_000_000 > micro(fraction) * micro(body_ml)
+}
+
+/// Cement volume above 30 % of the body volume, when both are known (rule 11.28.28).
 pub fn cement_over_fill(f: &Facts<'_>) -> Option<bool> {
     let p = f.req.procedure.as_ref()?;
     let (v, body) = (p.cement_volume_ml?, p.vertebral_body_volume_ml?);
-    Some(v > f.th.cement_max_fill_fraction.value * body)
+    Some(exceeds_fraction(
+        v,
+        f.th.cement_max_fill_fraction.value,
+        body,
+    ))
 }
 
 pub fn checks(f: &Facts<'_>, out: &mut Out) -> Option<ProcedureChecks> {
@@ -95,6 +111,15 @@ pub fn checks(f: &Facts<'_>, out: &mut Out) -> Option<ProcedureChecks> {
         );
         out.recommend("proc.leakage_venous");
     }
+    let checks = ProcedureChecks {
+        level: p.level,
+        performed,
+        cement_fill_fraction: fill.map(|x| (x * 1000.0).round() / 1000.0),
+        cement_range_ml: [lo, hi],
+        cement_within_range: within,
+        height_restoration_over_90pct: over90,
+    };
+    // Rule 11.23: the applied entry carries the report field it names.
     out.explain(
         "procedure_checks",
         "8",
@@ -109,16 +134,9 @@ pub fn checks(f: &Facts<'_>, out: &mut Out) -> Option<ProcedureChecks> {
             ("cement_leakage", json!(leaks)),
         ],
         Outcome::Applied,
-        None,
+        serde_json::to_value(&checks).ok(),
     );
-    Some(ProcedureChecks {
-        level: p.level,
-        performed,
-        cement_fill_fraction: fill.map(|x| (x * 1000.0).round() / 1000.0),
-        cement_range_ml: [lo, hi],
-        cement_within_range: within,
-        height_restoration_over_90pct: over90,
-    })
+    Some(checks)
 }
 
 fn fmt(x: f64) -> String {

@@ -6,11 +6,13 @@ use serde_json::{Value, json};
 use crate::engine::Out;
 use crate::facts::{Facts, FractureFacts};
 use crate::report::{
-    Acuity, Approach, CementPlan, FractureClass, FractureFinding, LevelPlan, Outcome, Plan, Risks,
-    Severity, Technique, Tier, Treatment, Workup,
+    Acuity, Approach, AugmentationTiming, CementPlan, Corticosteroid, FractureClass,
+    FractureFinding, LevelPlan, OfInterpretation, OfScoreAgreement, Outcome, Plan, Risks, Severity,
+    Technique, Tier, TreatedLevel, Treatment, Urgency, UrgentAction, Workup,
 };
 use crate::request::{
-    Comorbidity, Level, NeurologicalDeficit, PosteriorWall, Priority, SurgicalTolerance,
+    CementLeakage, Comorbidity, Level, NeurologicalDeficit, PosteriorWall, Priority, ProcedureType,
+    SurgicalTolerance,
 };
 
 /// One rule of 3.2: its number, whether it holds, the plan it sets and the facts it read.
@@ -27,10 +29,10 @@ fn classify(f: &Facts<'_>, fr: &FractureFacts, out: &mut Out) -> FractureClass {
     let mut disqualifiers: Vec<(&str, Value)> = Vec::new();
     if let Some(l) = fr.height_loss_pct
         && l <= th.conservative_max_height_loss_pct.value
-        && !fr.crush_without_reference
     {
         disqualifiers.push(("height_loss_pct", json!(l)));
     }
+    // Rule 11.28.27: the exact absolute loss (4.01 mm is not a disqualifier).
     if let Some(mm) = fr.height_loss_mm
         && mm <= th.conservative_max_abs_loss_mm.value
     {
@@ -98,7 +100,7 @@ fn classify(f: &Facts<'_>, fr: &FractureFacts, out: &mut Out) -> FractureClass {
     FractureClass::Candidate
 }
 
-/// Rules 3.1–3.4 (techniques, 3.5, once the risks are known).
+/// Rules 3.1–3.4, 11.7, 11.19, 11.20 (techniques, 3.5, once the risks are known).
 pub fn plan(f: &Facts<'_>, findings: &mut [FractureFinding], out: &mut Out) -> Treatment {
     let th = f.th;
     let mut classes = Vec::with_capacity(f.fractures.len());
@@ -157,8 +159,11 @@ pub fn plan(f: &Facts<'_>, findings: &mut [FractureFinding], out: &mut Out) -> T
             vec![("levels", retro_healed.join(", "))],
         );
     }
+    // Rule 11.28.8: every present fracture, treated levels included.
     let pathological: Vec<&FractureFacts> =
         f.fractures.iter().filter(|fr| fr.pathological).collect();
+    // Rule 11.7: MSCC with neurological signs.
+    let mscc = !pathological.is_empty() && deficit;
     if !pathological.is_empty() {
         let levels: Vec<&str> = pathological.iter().map(|fr| fr.level.as_str()).collect();
         out.alert(
@@ -173,8 +178,14 @@ pub fn plan(f: &Facts<'_>, findings: &mut [FractureFinding], out: &mut Out) -> T
         if pathological.iter().any(|fr| !fr.mri_done) {
             out.workup.insert(Workup::Mri);
         }
-        if deficit {
+        if mscc {
+            out.alert(
+                "mscc_suspected",
+                Severity::Critical,
+                vec![("levels", levels.join(", "))],
+            );
             out.recommend("tx.urgent_mscc");
+            out.workup.insert(Workup::WholeSpineMri);
         }
     }
     if any_class(FractureClass::NeedsMri) {
@@ -185,24 +196,41 @@ pub fn plan(f: &Facts<'_>, findings: &mut [FractureFinding], out: &mut Out) -> T
         out.workup.insert(Workup::Ct);
         out.recommend("dx.ct_posterior_wall");
     }
-    // Rule 3.2 #6 (applied whatever the plan, 0.7): an unknown wall on a painful or unhealed level.
-    for (fr, class) in untreated() {
-        if *class != FractureClass::Excluded
-            && fr.wall == PosteriorWall::Unknown
+    // Rules 3.2 #6 and 11.28.3 (whatever the plan, 0.7): an unknown wall on an untreated level
+    // that is unhealed or has VAS ≥ 5.
+    if untreated().any(|(fr, _)| {
+        fr.wall == PosteriorWall::Unknown
             && (fr.unhealed == Some(true)
                 || fr.vas.is_some_and(|v| v >= th.augmentation_min_vas.value))
-        {
-            out.workup.insert(Workup::Ct);
-            out.recommend("dx.ct_posterior_wall");
-        }
+    }) {
+        out.workup.insert(Workup::Ct);
+        out.recommend("dx.ct_posterior_wall");
     }
 
-    // Rule 3.2: the first rule that applies sets the plan.
     let candidates: Vec<&FractureFacts> = untreated()
         .filter(|(_, c)| *c == FractureClass::Candidate)
         .map(|(fr, _)| *fr)
         .collect();
+    // Rule 11.28.26: the 3.2 #5 alerts whenever a candidate exists, whatever rule sets the plan.
+    let blocked: Vec<Comorbidity> = [Comorbidity::ActiveInfection, Comorbidity::Coagulopathy]
+        .into_iter()
+        .filter(|c| f.has(*c))
+        .collect();
+    if !candidates.is_empty() {
+        if !blocked.is_empty() {
+            out.alert("augmentation_contraindicated", Severity::Critical, vec![]);
+            out.recommend("tx.augmentation_contraindicated");
+        }
+        if f.has(Comorbidity::AnticoagulantTherapy) {
+            out.alert("anticoagulation_periprocedural", Severity::Warning, vec![]);
+            out.recommend("tx.anticoagulation_periprocedural");
+        }
+    }
+
+    // Rule 3.2: the first rule that applies sets the plan.
     let referral = deficit || !unstable.is_empty() || !retro_refer.is_empty();
+    let all_treated = f.fractures.iter().all(|fr| fr.treated);
+    let candidate_levels = || json!(candidates.iter().map(|c| c.level).collect::<Vec<_>>());
     let steps: [PlanStep; 5] = [
         (
             "3.2#1",
@@ -241,79 +269,163 @@ pub fn plan(f: &Facts<'_>, findings: &mut [FractureFinding], out: &mut Out) -> T
         (
             "3.2#5",
             !candidates.is_empty(),
+            // The final value (the procedure, or conservative when contraindicated) is set below.
             Plan::Vertebroplasty,
-            vec![(
-                "candidates",
-                json!(candidates.iter().map(|c| c.level).collect::<Vec<_>>()),
-            )],
+            if blocked.is_empty() {
+                vec![("candidates", candidate_levels())]
+            } else {
+                vec![
+                    ("candidates", candidate_levels()),
+                    ("contraindications", json!(blocked)),
+                ]
+            },
         ),
     ];
     let mut plan = Plan::Conservative;
     let mut decided = false;
+    let mut per_level = Vec::new();
+    let mut alternative = None;
     for (rule, holds, p, facts) in steps {
         if decided {
             continue;
         }
-        if holds {
-            decided = true;
-            plan = p;
-            out.explain(
-                "treatment.plan",
-                rule,
-                &facts,
-                Outcome::Applied,
-                Some(json!(p)),
-            );
-        } else {
+        if !holds {
             out.explain("treatment.plan", rule, &facts, Outcome::NotApplied, None);
+            continue;
         }
-    }
-    if !decided {
+        decided = true;
+        plan = p;
+        if rule == "3.2#5" {
+            // Rule 11.23: the applied entry carries the final plan.
+            if blocked.is_empty() {
+                let (chosen, alt) = choose_procedure(f, &candidates, out);
+                plan = chosen;
+                alternative = Some(alt);
+                out.recommend("tx.augmentation_indicated");
+                for fr in &candidates {
+                    per_level.push(level_plan(f, fr.level, out));
+                }
+            } else {
+                plan = Plan::Conservative;
+            }
+        }
         out.explain(
             "treatment.plan",
-            "3.2#6",
-            &[("candidates", json!(0))],
+            rule,
+            &facts,
             Outcome::Applied,
-            Some(json!(Plan::Conservative)),
+            Some(json!(plan)),
         );
+    }
+    if !decided {
+        if all_treated {
+            // Rules 0.6 and 11.20: every present fracture is treated.
+            let treated: Vec<Level> = f.fractures.iter().map(|fr| fr.level).collect();
+            out.explain(
+                "treatment.plan",
+                "0.6",
+                &[("treated_levels", json!(treated))],
+                Outcome::Applied,
+                Some(json!(Plan::Conservative)),
+            );
+        } else {
+            out.explain(
+                "treatment.plan",
+                "3.2#6",
+                &[("candidates", json!(0))],
+                Outcome::Applied,
+                Some(json!(Plan::Conservative)),
+            );
+        }
         out.recommend("tx.conservative_care");
     }
     if plan == Plan::InsufficientData {
         out.recommend("tx.insufficient_data");
     }
 
-    let mut per_level = Vec::new();
-    let mut alternative = None;
-    if plan == Plan::Vertebroplasty {
-        let blocked = [Comorbidity::ActiveInfection, Comorbidity::Coagulopathy]
-            .into_iter()
-            .filter(|c| f.has(*c))
-            .collect::<Vec<_>>();
-        if !blocked.is_empty() {
-            plan = Plan::Conservative;
-            out.alert("augmentation_contraindicated", Severity::Critical, vec![]);
-            out.recommend("tx.augmentation_contraindicated");
-            out.explain(
-                "treatment.plan",
-                "3.2#5 (contraindication)",
-                &[("contraindications", json!(blocked))],
-                Outcome::Applied,
-                Some(json!(plan)),
-            );
+    // Rules 11.6 and 11.7: urgency and urgent actions of a referral; the MSCC bundle.
+    let mut urgent_actions = Vec::new();
+    let urgency = (plan == Plan::SurgicalReferral).then(|| {
+        let same_day = matches!(
+            f.deficit,
+            NeurologicalDeficit::Incomplete | NeurologicalDeficit::Complete
+        ) || mscc;
+        urgent_actions.push(UrgentAction::SpinalPrecautions);
+        if same_day {
+            urgent_actions.push(UrgentAction::SameDaySpinalReferral);
+            Urgency::SameDay
         } else {
-            let (p, alt) = choose_procedure(f, &candidates, out);
-            plan = p;
-            alternative = Some(alt);
-            if f.has(Comorbidity::AnticoagulantTherapy) {
-                out.alert("anticoagulation_periprocedural", Severity::Warning, vec![]);
-                out.recommend("tx.anticoagulation_periprocedural");
-            }
-            out.recommend("tx.augmentation_indicated");
-            for fr in &candidates {
-                per_level.push(level_plan(f, fr.level, out));
-            }
+            Urgency::Urgent
         }
+    });
+    if let Some(u) = urgency {
+        out.explain(
+            "treatment.urgency",
+            "11.7",
+            &[
+                ("neurological_deficit", json!(f.deficit)),
+                ("suspected_pathological", json!(!pathological.is_empty())),
+            ],
+            Outcome::Applied,
+            Some(json!(u)),
+        );
     }
+    let corticosteroid = mscc.then(|| {
+        urgent_actions.extend([
+            UrgentAction::Dexamethasone16mg,
+            UrgentAction::WholeSpineMri24h,
+            UrgentAction::SameDaySpinalReferral,
+            UrgentAction::SpinalPrecautions,
+        ]);
+        let dose = th.dexamethasone_mscc_mg.value;
+        Corticosteroid {
+            drug: "dexamethasone".into(),
+            dose_mg: dose,
+            route: "oral_or_parenteral_equivalent".into(),
+            start: "as_soon_as_possible".into(),
+            continue_: format!("{dose} mg daily until surgery or radiotherapy"),
+            stop_if: "mscc_excluded".into(),
+        }
+    });
+    // Rule 11.20: cement in the spinal canal.
+    let canal_leak = f.req.procedure.as_ref().is_some_and(|p| {
+        p.cement_leakage
+            .as_deref()
+            .is_some_and(|l| l.contains(&CementLeakage::SpinalCanal))
+    });
+    if canal_leak {
+        out.workup.insert(Workup::Ct);
+        urgent_actions.push(UrgentAction::NeurologicalExamAndUrgentSpinalReview);
+    }
+    urgent_actions.sort_unstable();
+    urgent_actions.dedup();
+
+    // Rule 11.20: the treated levels.
+    let treated_levels: Vec<TreatedLevel> = f
+        .procedure
+        .filter(|p| p.performed)
+        .and_then(|p| {
+            Some(TreatedLevel {
+                level: p.level,
+                procedure: match p.kind {
+                    ProcedureType::Vertebroplasty => Plan::Vertebroplasty,
+                    ProcedureType::Kyphoplasty => Plan::Kyphoplasty,
+                },
+                date: p.date?,
+                post_procedure_day: f.post_procedure_day?,
+            })
+        })
+        .into_iter()
+        .collect();
+
+    // Rule 11.19: timing and agreement with the OF score.
+    let timing = plan.is_augmentation().then(|| {
+        out.recommend("tx.timing_open");
+        AugmentationTiming::ClinicianDecision
+    });
+    let (of_score_agreement, of_score_disagreeing_levels) =
+        of_score_agreement(plan, &candidates, findings, out);
+
     Treatment {
         plan,
         alternative,
@@ -321,15 +433,79 @@ pub fn plan(f: &Facts<'_>, findings: &mut [FractureFinding], out: &mut Out) -> T
         techniques: Vec::new(),
         workup: Vec::new(),
         missing: Vec::new(),
-        // r3 placeholders (11.7, 11.19, 11.20): set by the revision-3 rules.
-        urgency: None,
-        urgent_actions: Vec::new(),
-        corticosteroid: None,
-        timing: None,
-        of_score_agreement: crate::report::OfScoreAgreement::NotAssessable,
-        of_score_disagreeing_levels: Vec::new(),
-        treated_levels: Vec::new(),
+        urgency,
+        urgent_actions,
+        corticosteroid,
+        timing,
+        of_score_agreement,
+        of_score_disagreeing_levels,
+        treated_levels,
     }
+}
+
+/// Rule 11.19: the plan against the OF-score interpretation of each compared fracture (the levels
+/// to augment for an augmentation plan; every untreated fracture for `conservative`).
+fn of_score_agreement(
+    plan: Plan,
+    candidates: &[&FractureFacts],
+    findings: &[FractureFinding],
+    out: &mut Out,
+) -> (OfScoreAgreement, Vec<Level>) {
+    let disagreeing_interpretation = match plan {
+        Plan::Vertebroplasty | Plan::Kyphoplasty => OfInterpretation::Conservative,
+        Plan::Conservative => OfInterpretation::Surgical,
+        _ => return (OfScoreAgreement::NotAssessable, Vec::new()),
+    };
+    let compared = findings.iter().filter(|fi| {
+        if plan.is_augmentation() {
+            candidates.iter().any(|c| c.level == fi.level)
+        } else {
+            !fi.treated
+        }
+    });
+    let mut any = false;
+    let mut levels = Vec::new();
+    let mut points = Vec::new();
+    for fi in compared {
+        let Some(score) = fi
+            .of_score
+            .as_ref()
+            .filter(|s| s.interpretation != OfInterpretation::Undetermined)
+        else {
+            continue;
+        };
+        any = true;
+        if score.interpretation == disagreeing_interpretation {
+            levels.push(fi.level);
+            points.push(match score.points {
+                Some(p) => p.to_string(),
+                None => format!("{}–{}", score.min_points, score.max_points),
+            });
+        }
+    }
+    let agreement = if !levels.is_empty() {
+        OfScoreAgreement::Disagrees
+    } else if any {
+        OfScoreAgreement::Agrees
+    } else {
+        OfScoreAgreement::NotAssessable
+    };
+    if agreement == OfScoreAgreement::Disagrees {
+        let names: Vec<&str> = levels.iter().map(|l| l.as_str()).collect();
+        out.alert(
+            "of_score_plan_disagreement",
+            Severity::Info,
+            vec![("levels", names.join(", ")), ("points", points.join(", "))],
+        );
+    }
+    out.explain(
+        "treatment.of_score_agreement",
+        "11.19",
+        &[("disagreeing_levels", json!(levels))],
+        Outcome::Applied,
+        Some(json!(agreement)),
+    );
+    (agreement, levels)
 }
 
 /// Rule 3.2 #5: vertebroplasty or kyphoplasty, with the reasons considered.
@@ -471,7 +647,8 @@ fn level_plan(f: &Facts<'_>, level: Level, out: &mut Out) -> LevelPlan {
         .and_then(|p| p.vertebral_body_volume_ml);
     let (min_ml, max_ml) = match body {
         Some(volume) => {
-            let cap = (fraction * volume * 10.0 + 1e-9).floor() / 10.0;
+            // Rule 11.28.29: the exact cap, never rounded (a renderer may floor it to 0.1 mL).
+            let cap = crate::facts::exact(fraction * volume);
             let max = hi.min(cap);
             if max < lo {
                 out.recommend("tx.cement_small_body");
