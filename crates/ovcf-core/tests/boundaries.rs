@@ -1417,12 +1417,19 @@ fn of_score_progression_pain_mobilisation_neurology_items() {
 
 // ───────────────────────── 6 risks ─────────────────────────
 
+/// The count tier of 6.1 (`factor_tier`, rule 11.13) and the 6.1 factors: `base()` is an untreated
+/// recent fracture, so its `tier` is raised to high and `recent_vertebral_fracture_untreated` added
+/// (revision 3; see `mod r3_risk`), which never counts toward the 6.1 tier (11.28.4).
 fn adjacent(v: &Value) -> (Tier, Vec<String>) {
     let r = assess(v);
-    (
-        r.risks.adjacent_fracture.as_ref().unwrap().tier,
-        r.risks.adjacent_fracture.as_ref().unwrap().factors.clone(),
-    )
+    let a = r.risks.adjacent_fracture.as_ref().unwrap();
+    let factors: Vec<String> = a
+        .factors
+        .iter()
+        .filter(|f| *f != "recent_vertebral_fracture_untreated")
+        .cloned()
+        .collect();
+    (a.factor_tier, factors)
 }
 
 #[test]
@@ -1466,8 +1473,11 @@ fn adjacent_tier_high_with_4_factors_adds_low_modulus_cement() {
     );
     set(&mut v, "/bone_density/dxa/lumbar_spine_t", json!(-3.5));
     let r = assess(&v);
-    assert_eq!(r.risks.adjacent_fracture.as_ref().unwrap().factors.len(), 4);
-    assert_eq!(r.risks.adjacent_fracture.as_ref().unwrap().tier, Tier::High);
+    let a = r.risks.adjacent_fracture.as_ref().unwrap();
+    // Four 6.1 factors plus the 11.13 floor factor, which does not count (11.28.4).
+    assert_eq!(a.factors.len(), 5, "{:?}", a.factors);
+    assert_eq!(a.factor_tier, Tier::High);
+    assert_eq!(a.tier, Tier::High);
     assert!(plan(&r).is_augmentation());
     assert!(
         r.treatment
@@ -2300,14 +2310,10 @@ fn pathological_levels_do_not_count_as_vertebral_fractures() {
         "malignancy_signs": ["other_osseous_lesions"]
     }));
     let r = assess(&v);
-    assert!(
-        !r.risks
-            .adjacent_fracture
-            .as_ref()
-            .unwrap()
-            .factors
-            .contains(&"multiple_prior_vertebral_fractures".to_owned())
-    );
+    // Revision 3 (11.9): no adjacent-fracture statement while a level is suspected pathological
+    // (the count of 5.3/11.15 belongs to the drug rules' tests).
+    assert!(r.risks.adjacent_fracture.is_none());
+    assert!(r.risks.imminent_fracture.is_none());
 }
 
 #[test]
