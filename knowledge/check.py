@@ -134,6 +134,7 @@ drug.bisphosphonate_holiday drug.no_suitable_drug drug.workup_first drug.sequent
 drug.no_therapy_alert
 drug.renal_measure_named drug.pre_dose_checks drug.timing_around_surgery drug.anabolic_first_option drug.dosing
 risk.adjacent_fracture risk.adjacent_estimate risk.cement_leakage
+risk.imminent care.falls care.fls care.exercise care.secondary_causes care.vte_bed_rest
 fu.post_augmentation fu.conservative fu.bone_turnover_markers fu.dxa fu.denosumab_injection
 proc.cement_fill_30pct proc.cement_range proc.height_restoration proc.intradiscal_leakage
 proc.leakage_spinal_canal proc.leakage_venous
@@ -212,7 +213,7 @@ for n, t in th.items():
 
 ADJ_FACTORS = {"advanced_age", "female", "t_score_below_minus_3", "multiple_prior_vertebral_fractures",
                "cement_over_30pct", "height_restoration_over_90pct", "irregular_antiosteoporosis_therapy",
-               "intradiscal_cement_leakage", "glucocorticoid_use", "multiple_treated_levels"}
+               "intradiscal_cement_leakage", "glucocorticoid_use"}  # rule 11.28.4: the 6.1 factors only
 seen_factors = set()
 for i, o in enumerate(ths.get("adjacent_fracture_odds_ratio", [])):
     f = o.get("factor", f"#{i}")

@@ -201,7 +201,7 @@ case("r3-post-pkp-day43",
            "procedure": {"type": "kyphoplasty", "level": "L1", "date": "2026-10-12", "cement_volume_ml": 5}},
      {"perioperative.post_procedure_day": 43, "perioperative.context": "non_operative",
       "perioperative.brace": "none", "perioperative.mobilize_within_hours": None,
-      "treatment.plan": "conservative", "explanation[decision=treatment.plan].rule": "0.6"})
+      "treatment.plan": "conservative", "explanation[*].rule": {"contains": ["0.6"]}})
 
 # --- 11.6–11.9: referral plans and pathological suspicion ----------------------------------------
 case("r3-referral-retropulsion-no-deficit",

@@ -246,6 +246,8 @@ pub fn assess_valid(valid: &ValidRequest) -> Result<AssessmentReport, EngineErro
         &bone_density,
         &mut out,
     );
+    // Rule 11.16: after the perioperative plan (its VTE item follows the bed rest).
+    let care_bundle = rules::care::bundle(&facts, &treatment, &perioperative, &mut out);
 
     treatment.missing = std::mem::take(&mut out.missing);
     let alerts = gather_alerts(k, &out)?;
@@ -272,8 +274,7 @@ pub fn assess_valid(valid: &ValidRequest) -> Result<AssessmentReport, EngineErro
         recommendations,
         explanation: out.explanation,
         inputs_assumed: out.assumed,
-        // r3 placeholder (11.16): set by the revision-3 rules.
-        care_bundle: Vec::new(),
+        care_bundle,
         summary: crate::report::Summary::placeholder(),
     };
     // Rule 11.25: every value copied from its source field, once the report is complete.

@@ -1417,12 +1417,19 @@ fn of_score_progression_pain_mobilisation_neurology_items() {
 
 // ───────────────────────── 6 risks ─────────────────────────
 
+/// The count tier of 6.1 (`factor_tier`, rule 11.13) and the 6.1 factors: `base()` is an untreated
+/// recent fracture, so its `tier` is raised to high and `recent_vertebral_fracture_untreated` added
+/// (revision 3; see `mod r3_risk`), which never counts toward the 6.1 tier (11.28.4).
 fn adjacent(v: &Value) -> (Tier, Vec<String>) {
     let r = assess(v);
-    (
-        r.risks.adjacent_fracture.as_ref().unwrap().tier,
-        r.risks.adjacent_fracture.as_ref().unwrap().factors.clone(),
-    )
+    let a = r.risks.adjacent_fracture.as_ref().unwrap();
+    let factors: Vec<String> = a
+        .factors
+        .iter()
+        .filter(|f| *f != "recent_vertebral_fracture_untreated")
+        .cloned()
+        .collect();
+    (a.factor_tier, factors)
 }
 
 #[test]
@@ -1466,8 +1473,11 @@ fn adjacent_tier_high_with_4_factors_adds_low_modulus_cement() {
     );
     set(&mut v, "/bone_density/dxa/lumbar_spine_t", json!(-3.5));
     let r = assess(&v);
-    assert_eq!(r.risks.adjacent_fracture.as_ref().unwrap().factors.len(), 4);
-    assert_eq!(r.risks.adjacent_fracture.as_ref().unwrap().tier, Tier::High);
+    let a = r.risks.adjacent_fracture.as_ref().unwrap();
+    // Four 6.1 factors plus the 11.13 floor factor, which does not count (11.28.4).
+    assert_eq!(a.factors.len(), 5, "{:?}", a.factors);
+    assert_eq!(a.factor_tier, Tier::High);
+    assert_eq!(a.tier, Tier::High);
     assert!(plan(&r).is_augmentation());
     assert!(
         r.treatment
@@ -2315,14 +2325,10 @@ fn pathological_levels_do_not_count_as_vertebral_fractures() {
         "malignancy_signs": ["other_osseous_lesions"]
     }));
     let r = assess(&v);
-    assert!(
-        !r.risks
-            .adjacent_fracture
-            .as_ref()
-            .unwrap()
-            .factors
-            .contains(&"multiple_prior_vertebral_fractures".to_owned())
-    );
+    // Revision 3 (11.9): no adjacent-fracture statement while a level is suspected pathological
+    // (the count of 5.3/11.15 belongs to the drug rules' tests).
+    assert!(r.risks.adjacent_fracture.is_none());
+    assert!(r.risks.imminent_fracture.is_none());
 }
 
 #[test]
@@ -4725,5 +4731,1047 @@ mod r3_periop {
             1,
             "{p:?}"
         );
+    }
+}
+
+// ───────────────────────── Revision 3: risks, follow-up, care bundle ─────────────────────────
+
+/// Rules 11.9, 11.13, 11.14, 11.16, 11.21 (follow-up entries), 11.22 with the 11.28 amendments,
+/// 11.28.1, 11.28.4, 11.28.5, 11.28.18 and 11.23 for these decisions.
+mod r3_risk {
+    use super::*;
+    use ovcf_core::engine::Out;
+    use ovcf_core::report::{
+        CareCode, CourseEnd, ExitPlan, MergedEntry, Pharmacotherapy, SecondaryCauseLab,
+    };
+
+    fn d(s: &str) -> Date {
+        Date::parse(s).unwrap()
+    }
+
+    fn adj(r: &AssessmentReport) -> &ovcf_core::report::AdjacentFractureRisk {
+        r.risks
+            .adjacent_fracture
+            .as_ref()
+            .expect("adjacent_fracture")
+    }
+
+    const FLOOR: &str = "recent_vertebral_fracture_untreated";
+
+    fn has_floor(r: &AssessmentReport) -> bool {
+        adj(r).factors.iter().any(|f| f == FLOOR)
+    }
+
+    /// Rule 11.22's guarantee: no two visits after `as_of` are 31 days apart or less; the list is
+    /// ordered by `due`.
+    fn assert_visits_apart(r: &AssessmentReport) {
+        let dues: Vec<Date> = r.follow_up.iter().map(|f| f.due).collect();
+        let mut sorted = dues.clone();
+        sorted.sort();
+        assert_eq!(dues, sorted, "follow_up not ordered by due");
+        let after: Vec<Date> = dues.into_iter().filter(|d| *d > as_of()).collect();
+        for w in after.windows(2) {
+            assert!(
+                w[0].days_until(w[1]) > 31,
+                "visits {} and {} are ≤ 31 days apart: {:#?}",
+                w[0],
+                w[1],
+                r.follow_up
+            );
+        }
+    }
+
+    /// The visit holding the entry `{from, at_months}`, as its anchor or merged into it.
+    fn visit<'a>(r: &'a AssessmentReport, from: &str, at: Option<u32>) -> Option<&'a FollowUp> {
+        let from = d(from);
+        r.follow_up.iter().find(|f| {
+            (f.from == from && f.at_months == at)
+                || f.merged_from
+                    .iter()
+                    .any(|m| m.from == from && m.at_months == at)
+        })
+    }
+
+    fn injections(r: &AssessmentReport) -> Vec<(String, Option<u32>)> {
+        r.follow_up
+            .iter()
+            .filter(|f| f.items.contains(&FollowUpItem::DenosumabInjection))
+            .map(|f| (f.from.to_string(), f.at_months))
+            .collect()
+    }
+
+    fn btm_entries(r: &AssessmentReport) -> usize {
+        r.follow_up
+            .iter()
+            .filter(|f| f.items.contains(&FollowUpItem::BoneTurnoverMarkers))
+            .count()
+    }
+
+    fn applied<'a>(r: &'a AssessmentReport, decision: &str) -> &'a ovcf_core::report::Explanation {
+        let hits: Vec<_> = r
+            .explanation
+            .iter()
+            .filter(|e| e.decision == decision)
+            .collect();
+        assert_eq!(hits.len(), 1, "{decision}: {hits:?}");
+        assert_eq!(
+            hits[0].outcome,
+            ovcf_core::report::Outcome::Applied,
+            "{decision}"
+        );
+        hits[0]
+    }
+
+    fn value(r: &AssessmentReport, decision: &str) -> Value {
+        applied(r, decision).value.clone().unwrap_or(Value::Null)
+    }
+
+    /// The engine's follow-up rules rerun with a pharmacotherapy edited by the test (the drug
+    /// rules fill `course_end`, `exit_plan` and `start_date`; these tests pin the follow-up side).
+    fn schedule_with(v: &Value, edit: impl FnOnce(&mut Pharmacotherapy)) -> Vec<FollowUp> {
+        let r = assess(v);
+        let valid = ovcf_core::validate_json(&v.to_string(), as_of()).unwrap();
+        let k = ovcf_core::knowledge::Knowledge::embedded().unwrap();
+        let facts = ovcf_core::facts::Facts::derive(&valid, &k.thresholds);
+        let mut drugs = r.pharmacotherapy.clone();
+        edit(&mut drugs);
+        let mut out = Out::default();
+        ovcf_core::rules::follow_up::schedule(
+            &facts,
+            &r.treatment,
+            &drugs,
+            &r.bone_density,
+            &mut out,
+        )
+    }
+
+    fn conservative_acute() -> Value {
+        frac("pain_vas", json!(4))
+    }
+
+    // ── 11.13 tier floor ──
+
+    #[test]
+    fn floor_on_for_an_untreated_recent_fracture_tier_high_factor_tier_low() {
+        let r = assess(&base());
+        let a = adj(&r);
+        assert_eq!(a.tier, Tier::High);
+        assert_eq!(a.factor_tier, Tier::Low);
+        assert_eq!(a.factors, vec!["female".to_owned(), FLOOR.to_owned()]);
+    }
+
+    #[test]
+    fn floor_off_with_an_ongoing_drug_tier_is_the_factor_tier() {
+        let r = assess(&with_meds(
+            base(),
+            vec![med("alendronate", &months_before(3))],
+        ));
+        let a = adj(&r);
+        assert!(!has_floor(&r));
+        assert_eq!((a.tier, a.factor_tier), (Tier::Low, Tier::Low));
+    }
+
+    #[test]
+    fn floor_off_with_a_denosumab_stopped_less_than_7_months_ago_11_28_22() {
+        // Last dose 6 months ago, stopped 2 months ago: counts as ongoing (10.3).
+        let dmab = json!({"drug": "denosumab", "start": months_before(30),
+            "last_dose": months_before(6), "end": months_before(2)});
+        let r = assess(&with_meds(
+            with(base(), "/patient/prior_fragility_fractures", json!(1)),
+            vec![dmab],
+        ));
+        assert!(!has_floor(&r), "{:?}", adj(&r).factors);
+        assert_eq!(adj(&r).tier, adj(&r).factor_tier);
+        // 6.1 reads the same state: no "irregular therapy" for the prior fracture.
+        assert!(
+            !adj(&r)
+                .factors
+                .contains(&"irregular_antiosteoporosis_therapy".to_owned())
+        );
+        // Stopped 8 months after the last dose: not ongoing, the floor applies.
+        let dmab = json!({"drug": "denosumab", "start": months_before(30),
+            "last_dose": months_before(8), "end": months_before(8)});
+        let r = assess(&with_meds(base(), vec![dmab]));
+        assert!(has_floor(&r));
+        assert_eq!(adj(&r).tier, Tier::High);
+    }
+
+    #[test]
+    fn floor_onset_364_is_recent_365_is_not() {
+        let r = assess(&frac("onset_days", json!(364)));
+        assert!(has_floor(&r));
+        assert_eq!(adj(&r).tier, Tier::High);
+        assert!(r.risks.imminent_fracture.as_ref().unwrap().applies);
+        let r = assess(&frac("onset_days", json!(365)));
+        assert!(!has_floor(&r));
+        assert_eq!(adj(&r).tier, Tier::Low);
+        assert!(!r.risks.imminent_fracture.as_ref().unwrap().applies);
+    }
+
+    #[test]
+    fn floor_unknown_onset_counts_as_recent() {
+        let r = assess(&without(base(), "/fractures/0/onset_days"));
+        assert!(has_floor(&r));
+        assert!(r.risks.imminent_fracture.as_ref().unwrap().applies);
+    }
+
+    #[test]
+    fn floor_factor_never_counts_toward_factor_tier_11_28_4() {
+        // Female + age 75: two 6.1 factors → moderate; the floor factor does not make it 3.
+        let r = assess(&with(base(), "/patient/age", json!(75)));
+        assert_eq!(adj(&r).factors.len(), 3);
+        assert_eq!(adj(&r).factor_tier, Tier::Moderate);
+        assert_eq!(adj(&r).tier, Tier::High);
+    }
+
+    #[test]
+    fn multiple_treated_levels_is_never_a_factor_11_28_4() {
+        let r = assess(&two_levels(json!({
+            "level": "L2", "onset_days": 10, "pain_vas": 7, "imaging": ["mri"],
+            "mri": {"stir": "hyperintense"}, "height_loss_pct": 30, "posterior_wall": "intact"
+        })));
+        assert_eq!(r.treatment.per_level.len(), 2);
+        let allowed = [
+            "advanced_age",
+            "female",
+            "t_score_below_minus_3",
+            "multiple_prior_vertebral_fractures",
+            "cement_over_30pct",
+            "height_restoration_over_90pct",
+            "irregular_antiosteoporosis_therapy",
+            "intradiscal_cement_leakage",
+            "glucocorticoid_use",
+            FLOOR,
+        ];
+        assert!(
+            adj(&r)
+                .factors
+                .iter()
+                .all(|f| allowed.contains(&f.as_str())),
+            "{:?}",
+            adj(&r).factors
+        );
+        let basis = adj(&r).estimate_basis.as_ref().unwrap();
+        assert!(
+            basis
+                .contributions
+                .iter()
+                .all(|c| c.factor != "multiple_treated_levels")
+        );
+    }
+
+    // ── 11.13 estimate ──
+
+    #[test]
+    fn estimate_without_horizon_for_a_planned_augmentation() {
+        let r = assess(&base());
+        let a = adj(&r);
+        let basis = a.estimate_basis.as_ref().unwrap();
+        assert_eq!(basis.time_horizon_months, None);
+        assert_eq!(basis.follow_up, "variable_pooled");
+        assert!(basis.excluded_factors.is_empty());
+        // Baseline 13.39 % × female OR 1.34: odds 0.1339/0.8661 × 1.34 → 0.172.
+        assert_eq!(a.estimate, Some(0.172));
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(
+            json["risks"]["adjacent_fracture"]["estimate_basis"]["time_horizon_months"],
+            Value::Null
+        );
+    }
+
+    #[test]
+    fn estimate_leaves_advanced_age_out_of_the_product_and_lists_it() {
+        let r = assess(&with(base(), "/patient/age", json!(75)));
+        let a = adj(&r);
+        let basis = a.estimate_basis.as_ref().unwrap();
+        assert_eq!(basis.excluded_factors, vec!["advanced_age".to_owned()]);
+        assert!(
+            basis
+                .contributions
+                .iter()
+                .all(|c| c.factor != "advanced_age")
+        );
+        assert!(a.factors.contains(&"advanced_age".to_owned()));
+        assert_eq!(a.estimate, Some(0.172), "age must not change the estimate");
+    }
+
+    #[test]
+    fn estimate_only_when_augmentation_is_planned_or_performed() {
+        let r = assess(&conservative_acute());
+        assert_eq!(plan(&r), Plan::Conservative);
+        assert_eq!(adj(&r).estimate, None);
+        assert!(adj(&r).estimate_basis.is_none());
+        let json = serde_json::to_value(&r).unwrap();
+        assert!(json["risks"]["adjacent_fracture"].get("estimate").is_none());
+        assert!(
+            !r.recommendations
+                .iter()
+                .any(|x| x.id == "risk.adjacent_estimate")
+        );
+        // Performed (all levels treated: plan conservative): the estimate is given.
+        let r = assess(&performed(base(), json!({})));
+        assert_eq!(plan(&r), Plan::Conservative);
+        assert!(adj(&r).estimate.is_some());
+    }
+
+    #[test]
+    fn adjacent_texts_state_no_horizon() {
+        let r = assess(&base());
+        for id in ["risk.adjacent_fracture", "risk.adjacent_estimate"] {
+            let rec = r.recommendations.iter().find(|x| x.id == id).unwrap();
+            let en = rec.text.en.to_lowercase();
+            for word in ["one-year", "1-year", "12 months", "1 year", "within a year"] {
+                assert!(!en.contains(word), "{id}: {word}");
+            }
+            assert!(
+                !rec.text.zh.contains("一年") && !rec.text.zh.contains("1 年"),
+                "{id}"
+            );
+        }
+    }
+
+    // ── 11.9 / 11.14 ──
+
+    #[test]
+    fn pathological_omits_adjacent_and_imminent_with_explanation_11_9() {
+        let r = assess(&frac("malignancy_signs", json!(["other_osseous_lesions"])));
+        assert!(r.risks.adjacent_fracture.is_none());
+        assert!(r.risks.imminent_fracture.is_none());
+        let json = serde_json::to_value(&r).unwrap();
+        assert!(json["risks"].get("adjacent_fracture").is_none());
+        assert!(json["risks"].get("imminent_fracture").is_none());
+        for decision in ["risks.adjacent_fracture", "risks.imminent_fracture"] {
+            let e = applied(&r, decision);
+            assert_eq!(e.rule, "11.9");
+            // The value of an omitted field is null.
+            assert_eq!(e.value, Some(Value::Null));
+        }
+        assert!(!r.recommendations.iter().any(|x| x.id == "risk.imminent"));
+    }
+
+    #[test]
+    fn imminent_statement_for_a_recent_fracture_11_14() {
+        let r = assess(&base());
+        let i = r.risks.imminent_fracture.as_ref().unwrap();
+        assert!(i.applies);
+        assert_eq!(i.new_vertebral_fracture_1y_pct, Some(19.2));
+        assert_eq!(i.ci_pct, Some([13.6, 24.8]));
+        assert_eq!(i.horizon_months, Some(12));
+        assert_eq!(
+            i.population.as_deref(),
+            Some("untreated_after_incident_vertebral_fracture")
+        );
+        assert_eq!(i.sources, Some(vec!["S51".to_owned(), "S29".to_owned()]));
+        let rec = r
+            .recommendations
+            .iter()
+            .find(|x| x.id == "risk.imminent")
+            .unwrap();
+        assert!(rec.text.en.contains("1 in 5"));
+        // Not recent: `{applies: false}` and nothing else.
+        let r = assess(&frac("onset_days", json!(400)));
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(
+            json["risks"]["imminent_fracture"],
+            json!({"applies": false})
+        );
+        assert!(!r.recommendations.iter().any(|x| x.id == "risk.imminent"));
+    }
+
+    // ── 11.23 for these decisions ──
+
+    #[test]
+    fn explanation_values_equal_the_report_fields() {
+        for v in [
+            base(),
+            conservative_acute(),
+            frac("onset_days", json!(400)),
+            with_meds(base(), vec![dmab_ongoing(90)]),
+        ] {
+            let r = assess(&v);
+            let a = adj(&r);
+            assert_eq!(value(&r, "risks.adjacent_fracture.tier"), json!(a.tier));
+            assert_eq!(
+                value(&r, "risks.adjacent_fracture.factor_tier"),
+                json!(a.factor_tier)
+            );
+            assert_eq!(
+                value(&r, "risks.adjacent_fracture.estimate"),
+                json!(a.estimate)
+            );
+            assert_eq!(
+                value(&r, "risks.imminent_fracture.applies"),
+                json!(r.risks.imminent_fracture.as_ref().unwrap().applies)
+            );
+            let dues: Vec<Date> = r.follow_up.iter().map(|f| f.due).collect();
+            assert_eq!(value(&r, "follow_up[*].due"), json!(dues));
+            let codes: Vec<CareCode> = r.care_bundle.iter().map(|c| c.code).collect();
+            assert_eq!(value(&r, "care_bundle[*].code"), json!(codes));
+        }
+    }
+
+    // ── 11.22 merging ──
+
+    #[test]
+    fn two_month_3_visits_9_days_apart_become_one() {
+        // Procedure 9 days ago: its 3-month review is due 9 days before the 3-month DXA and
+        // markers counted from as_of.
+        let proc_date = days_before(9);
+        let r = assess(&performed(base(), json!({"date": proc_date})));
+        let three: Vec<&FollowUp> = r
+            .follow_up
+            .iter()
+            .filter(|f| f.at_months == Some(3))
+            .collect();
+        assert_eq!(three.len(), 1, "{:#?}", r.follow_up);
+        let v = three[0];
+        assert_eq!(v.from, d(&proc_date));
+        assert_eq!(v.due, d(&proc_date).add_months(3));
+        assert_eq!(
+            v.merged_from,
+            vec![MergedEntry {
+                from: as_of(),
+                at_months: Some(3),
+                due: as_of().add_months(3)
+            }]
+        );
+        assert_eq!(
+            v.items,
+            vec![
+                FollowUpItem::ClinicalReview,
+                FollowUpItem::Radiograph,
+                FollowUpItem::Dxa,
+                FollowUpItem::BoneTurnoverMarkers
+            ]
+        );
+        assert_visits_apart(&r);
+    }
+
+    #[test]
+    fn unmerged_entries_have_empty_merged_from() {
+        let r = dxa(-2.0);
+        assert!(r.follow_up.iter().all(|f| f.merged_from.is_empty()));
+        let twelve = follow_up(&r, AS_OF, 12).unwrap();
+        assert_eq!(
+            twelve.items,
+            vec![
+                FollowUpItem::ClinicalReview,
+                FollowUpItem::Radiograph,
+                FollowUpItem::Dxa
+            ]
+        );
+    }
+
+    #[test]
+    fn amendment_a_an_injection_today_never_pulls_the_1_month_review_forward() {
+        let r = assess(&with_meds(conservative_acute(), vec![dmab_ongoing(211)]));
+        assert_eq!(first_drug(&r), Some(Drug::Denosumab));
+        let today = follow_up(&r, AS_OF, 0).expect("injection today");
+        assert_eq!(today.due, as_of());
+        assert_eq!(today.items, vec![FollowUpItem::DenosumabInjection]);
+        assert!(today.merged_from.is_empty());
+        let one = follow_up(&r, AS_OF, 1).expect("1-month review kept");
+        assert_eq!(one.due, as_of().add_months(1));
+        assert_eq!(
+            one.items,
+            vec![FollowUpItem::ClinicalReview, FollowUpItem::Radiograph]
+        );
+        assert_visits_apart(&r);
+    }
+
+    #[test]
+    fn amendment_b_a_later_drug_anchor_pulls_entries_within_31_days_of_it() {
+        // Conservative, acute: 1-month review 2026-12-24; timely denosumab, last dose 2026-07-24:
+        // injection due 2027-01-24 (= first + 31 days); 3-month items 2027-02-24 (= anchor + 31).
+        let last = "2026-07-24";
+        let dmab = json!({"drug": "denosumab", "start": months_before(30), "last_dose": last});
+        let r = assess(&with_meds(conservative_acute(), vec![dmab]));
+        assert_eq!(r.pharmacotherapy.start, StartTiming::Continue);
+        let v = visit(&r, AS_OF, Some(1)).unwrap();
+        assert_eq!(
+            (v.from, v.at_months, v.due),
+            (d(last), Some(6), d("2027-01-24"))
+        );
+        assert_eq!(
+            v.merged_from,
+            vec![
+                MergedEntry {
+                    from: as_of(),
+                    at_months: Some(1),
+                    due: d("2026-12-24")
+                },
+                MergedEntry {
+                    from: as_of(),
+                    at_months: Some(3),
+                    due: d("2027-02-24")
+                },
+            ]
+        );
+        assert_eq!(
+            v.items,
+            vec![
+                FollowUpItem::ClinicalReview,
+                FollowUpItem::Radiograph,
+                FollowUpItem::Dxa,
+                FollowUpItem::DenosumabInjection
+            ]
+        );
+        assert_visits_apart(&r);
+        // One day later the 3-month items stay a visit of their own (> 31 days after the anchor).
+        let last = "2026-07-23";
+        let dmab = json!({"drug": "denosumab", "start": months_before(30), "last_dose": last});
+        let r = assess(&with_meds(conservative_acute(), vec![dmab]));
+        let v = visit(&r, AS_OF, Some(1)).unwrap();
+        assert_eq!(v.due, d("2027-01-23"));
+        assert_eq!(v.merged_from.len(), 1);
+        assert!(follow_up(&r, AS_OF, 3).is_some());
+        assert_visits_apart(&r);
+    }
+
+    #[test]
+    fn merge_window_edge_31_days_joins_32_does_not() {
+        let e = |from: &str, at: u32, items: Vec<FollowUpItem>| FollowUp {
+            at_months: Some(at),
+            items,
+            from: d(from),
+            due: d(from).add_months(at as i32),
+            switch_to: None,
+            merged_from: Vec::new(),
+        };
+        let merge = ovcf_core::rules::follow_up::merge_visits;
+        // 2027-02-24 and 2027-03-27: 31 days apart → one visit at the earlier (no drug action).
+        let a = e("2026-11-24", 3, vec![FollowUpItem::Radiograph]);
+        let b = e("2026-12-27", 3, vec![FollowUpItem::ClinicalReview]);
+        let m = merge(&[b.clone(), a.clone()], as_of(), 31);
+        assert_eq!(m.len(), 1);
+        assert_eq!(m[0].due, d("2027-02-24"));
+        assert_eq!(
+            m[0].items,
+            vec![FollowUpItem::ClinicalReview, FollowUpItem::Radiograph]
+        );
+        // 32 days apart → two visits.
+        let b = e("2026-12-28", 3, vec![FollowUpItem::ClinicalReview]);
+        assert_eq!(merge(&[a.clone(), b], as_of(), 31).len(), 2);
+        // A dated drug action anchors: the visit moves to it and takes its switch_to.
+        let mut c = e("2026-12-10", 3, vec![FollowUpItem::PthCourseEnd]);
+        c.switch_to = Some(Drug::ZoledronicAcid);
+        let m = merge(&[a.clone(), c], as_of(), 31);
+        assert_eq!(m.len(), 1);
+        assert_eq!(
+            (m[0].due, m[0].switch_to),
+            (d("2027-03-10"), Some(Drug::ZoledronicAcid))
+        );
+        assert_eq!(m[0].merged_from[0].due, d("2027-02-24"));
+        // Amendment (a): entries due on or before as_of stay apart from later ones.
+        let past = e("2026-10-24", 1, vec![FollowUpItem::ClinicalReview]);
+        let soon = e("2026-11-24", 0, vec![FollowUpItem::Dxa]);
+        let next = FollowUp {
+            due: d("2026-11-25"),
+            ..e("2026-11-24", 0, vec![FollowUpItem::Radiograph])
+        };
+        let m = merge(&[next, past, soon], as_of(), 31);
+        assert_eq!(m.len(), 2);
+        assert_eq!(m[0].due, d("2026-11-24"));
+        assert_eq!(m[0].merged_from.len(), 1);
+        assert_eq!(m[1].due, d("2026-11-25"));
+    }
+
+    // ── 11.28.1 denosumab injections ──
+
+    #[test]
+    fn injections_timely_count_from_the_last_dose() {
+        let r = assess(&with_meds(base(), vec![dmab_ongoing(90)]));
+        let last = days_before(90);
+        assert_eq!(
+            injections(&r),
+            vec![(last.clone(), Some(6)), (last.clone(), Some(12))]
+        );
+        assert_visits_apart(&r);
+        // Boundary: last dose exactly 6 months ago (next dose due today) is still timely.
+        let last = months_before(6);
+        let dmab = json!({"drug": "denosumab", "start": months_before(30), "last_dose": last});
+        let r = assess(&with_meds(base(), vec![dmab]));
+        assert_eq!(
+            injections(&r),
+            vec![(last.clone(), Some(6)), (last, Some(12))]
+        );
+    }
+
+    #[test]
+    fn injections_inside_the_grace_window_restart_from_as_of() {
+        // Last dose 6 months + 1 day ago (not overdue, ≤ 210 days): the dose is already due.
+        let last = as_of().add_months(-6).add_days(-1).to_string();
+        let dmab = json!({"drug": "denosumab", "start": months_before(30), "last_dose": last});
+        let r = assess(&with_meds(base(), vec![dmab]));
+        assert!(alert(&r, "denosumab_overdue").is_none());
+        assert_eq!(
+            injections(&r),
+            vec![(AS_OF.to_owned(), Some(0)), (AS_OF.to_owned(), Some(6))]
+        );
+        let r = assess(&with_meds(base(), vec![dmab_ongoing(200)]));
+        assert_eq!(
+            injections(&r),
+            vec![(AS_OF.to_owned(), Some(0)), (AS_OF.to_owned(), Some(6))]
+        );
+    }
+
+    #[test]
+    fn injections_with_an_unknown_last_dose_or_overdue_restart_from_as_of() {
+        let dmab = json!({"drug": "denosumab", "start": months_before(30)});
+        let r = assess(&with_meds(base(), vec![dmab]));
+        assert_eq!(first_drug(&r), Some(Drug::Denosumab));
+        assert_eq!(
+            injections(&r),
+            vec![(AS_OF.to_owned(), Some(0)), (AS_OF.to_owned(), Some(6))]
+        );
+        let rec = r
+            .recommendations
+            .iter()
+            .find(|x| x.id == "fu.denosumab_injection")
+            .unwrap();
+        assert!(
+            rec.text
+                .en
+                .contains("confirm the date of the last injection")
+        );
+        let r = assess(&with_meds(base(), vec![dmab_ongoing(211)]));
+        assert_eq!(
+            injections(&r),
+            vec![(AS_OF.to_owned(), Some(0)), (AS_OF.to_owned(), Some(6))]
+        );
+    }
+
+    #[test]
+    fn injections_only_when_denosumab_is_first_choice() {
+        let r = assess(&base());
+        assert_ne!(first_drug(&r), Some(Drug::Denosumab));
+        assert!(injections(&r).is_empty());
+    }
+
+    // ── 11.28.5 bone-turnover markers ──
+
+    #[test]
+    fn markers_at_3_months_only_on_a_drug_start() {
+        let r = assess(&base());
+        assert!(matches!(
+            r.pharmacotherapy.start,
+            StartTiming::Now | StartTiming::AfterChecks
+        ));
+        let v = visit(&r, AS_OF, Some(3)).unwrap();
+        assert!(v.items.contains(&FollowUpItem::BoneTurnoverMarkers));
+        assert_eq!(btm_entries(&r), 1);
+        // Continue (started after the fracture, so not failed): none.
+        let r = assess(&with_meds(
+            base(),
+            vec![med("alendronate", &days_before(5))],
+        ));
+        assert_eq!(r.pharmacotherapy.start, StartTiming::Continue);
+        assert_eq!(btm_entries(&r), 0);
+        // Deferred (calcium correction): none.
+        let r = assess(&with(base(), "/labs", json!({"calcium_mmol_l": 2.0})));
+        assert_eq!(r.pharmacotherapy.start, StartTiming::Deferred);
+        assert_eq!(btm_entries(&r), 0);
+    }
+
+    #[test]
+    fn markers_at_3_and_6_months_for_zoledronic_acid_after_denosumab() {
+        // The 5.7 transition (poor adherence, timely denosumab): deferred, dated.
+        let mut v = with(base(), "/patient/adherence", json!("poor"));
+        v = with_meds(v, vec![dmab_ongoing(137)]);
+        let r = assess(&v);
+        assert_eq!(first_drug(&r), Some(Drug::ZoledronicAcid));
+        assert_eq!(r.pharmacotherapy.start, StartTiming::Deferred);
+        for at in [3, 6] {
+            let visit = visit(&r, AS_OF, Some(at)).unwrap_or_else(|| panic!("{at} months"));
+            assert!(
+                visit.items.contains(&FollowUpItem::BoneTurnoverMarkers),
+                "{at}"
+            );
+        }
+        // 11.21: the dated transition entry.
+        let start_date = r.pharmacotherapy.start_date.unwrap();
+        let t = visit(&r, AS_OF, None).unwrap();
+        assert_eq!(t.due, start_date);
+        assert!(t.items.contains(&FollowUpItem::DenosumabTransition));
+        assert_eq!(t.switch_to, Some(Drug::ZoledronicAcid));
+        assert_visits_apart(&r);
+        // Rebound (stopped 10 months ago): zoledronic acid now, markers at 3 and 6 months.
+        let stop = months_before(10);
+        let dmab = json!({"drug": "denosumab", "start": months_before(30), "last_dose": stop, "end": stop});
+        let r = assess(&with_meds(
+            with(base(), "/patient/adherence", json!("poor")),
+            vec![dmab],
+        ));
+        assert_eq!(first_drug(&r), Some(Drug::ZoledronicAcid));
+        assert!(
+            visit(&r, AS_OF, Some(6))
+                .unwrap()
+                .items
+                .contains(&FollowUpItem::BoneTurnoverMarkers)
+        );
+        // Zoledronic acid without a denosumab history: never at 6 months.
+        let r = assess(&base());
+        assert_eq!(first_drug(&r), Some(Drug::ZoledronicAcid));
+        assert!(
+            visit(&r, AS_OF, Some(6))
+                .is_none_or(|v| !v.items.contains(&FollowUpItem::BoneTurnoverMarkers))
+        );
+    }
+
+    // ── 11.21 dated entries (drug fields constructed here) ──
+
+    #[test]
+    fn pth_course_end_entry_copies_the_course_end() {
+        let s = months_before(10);
+        let fu = schedule_with(&base(), |p| {
+            p.course_end = Some(CourseEnd {
+                drug: Drug::Teriparatide,
+                date: Some(d(&s).add_months(24)),
+                months_remaining: 14,
+                switch_to: Some(Drug::ZoledronicAcid),
+                from: Some(d(&s)),
+                at_months: Some(24),
+            });
+        });
+        let e = fu
+            .iter()
+            .find(|f| f.items.contains(&FollowUpItem::PthCourseEnd))
+            .unwrap();
+        assert_eq!(
+            (e.from, e.at_months, e.due, e.switch_to),
+            (
+                d(&s),
+                Some(24),
+                d(&s).add_months(24),
+                Some(Drug::ZoledronicAcid)
+            )
+        );
+        assert_eq!(e.items, vec![FollowUpItem::PthCourseEnd]);
+        // No date (after_checks / deferred start): no entry.
+        let fu = schedule_with(&base(), |p| {
+            p.course_end = Some(CourseEnd {
+                drug: Drug::Teriparatide,
+                date: None,
+                months_remaining: 24,
+                switch_to: None,
+                from: None,
+                at_months: None,
+            });
+        });
+        assert!(
+            fu.iter()
+                .all(|f| !f.items.contains(&FollowUpItem::PthCourseEnd))
+        );
+    }
+
+    #[test]
+    fn romosozumab_course_end_entry_copies_the_course_end() {
+        let s = months_before(4);
+        let fu = schedule_with(&base(), |p| {
+            p.course_end = Some(CourseEnd {
+                drug: Drug::Romosozumab,
+                date: Some(d(&s).add_months(12)),
+                months_remaining: 8,
+                switch_to: Some(Drug::Denosumab),
+                from: Some(d(&s)),
+                at_months: Some(12),
+            });
+        });
+        let e = fu
+            .iter()
+            .find(|f| f.items.contains(&FollowUpItem::RomosozumabCourseEnd))
+            .unwrap();
+        assert_eq!(
+            (e.from, e.at_months, e.due, e.switch_to),
+            (d(&s), Some(12), d(&s).add_months(12), Some(Drug::Denosumab))
+        );
+    }
+
+    #[test]
+    fn transition_entry_only_with_a_start_date_11_28_15() {
+        let mut v = with(base(), "/patient/adherence", json!("poor"));
+        v = with_meds(v, vec![dmab_ongoing(137)]);
+        let fu = schedule_with(&v, |p| p.start_date = None);
+        assert!(
+            fu.iter()
+                .all(|f| !f.items.contains(&FollowUpItem::DenosumabTransition))
+        );
+    }
+
+    #[test]
+    fn exit_plan_review_on_the_12_month_entry_created_when_absent() {
+        let exit = ExitPlan {
+            then_drug: Some(Drug::ZoledronicAcid),
+            months_after_last_dose: 6,
+            btm_check_months: vec![3, 6],
+        };
+        // With a 12-month review: added to it.
+        let fu = schedule_with(
+            &with(base(), "/bone_density/dxa/lumbar_spine_t", json!(-2.0)),
+            |p| p.exit_plan = Some(exit.clone()),
+        );
+        let e = fu
+            .iter()
+            .find(|f| f.from == as_of() && f.at_months == Some(12))
+            .unwrap();
+        assert!(e.items.contains(&FollowUpItem::ExitPlanReview));
+        assert!(e.items.contains(&FollowUpItem::ClinicalReview));
+        // Work-up plan without a 12-month entry: created.
+        let v = frac("malignancy_signs", json!(["other_osseous_lesions"]));
+        let fu = schedule_with(&v, |p| p.exit_plan = Some(exit.clone()));
+        let e = fu
+            .iter()
+            .find(|f| f.from == as_of() && f.at_months == Some(12))
+            .unwrap();
+        assert_eq!(e.items, vec![FollowUpItem::ExitPlanReview]);
+        assert_eq!(e.due, as_of().add_months(12));
+    }
+
+    // ── 11.28.18 ──
+
+    #[test]
+    fn one_month_review_has_review_and_radiograph_from_as_of() {
+        let r = assess(&conservative_acute());
+        let one = follow_up(&r, AS_OF, 1).unwrap();
+        assert_eq!(
+            one.items,
+            vec![FollowUpItem::ClinicalReview, FollowUpItem::Radiograph]
+        );
+        // Unhealed chronic (oedema, onset 90) also gets it; healed chronic does not.
+        let v = with(conservative_acute(), "/fractures/0/onset_days", json!(90));
+        assert!(follow_up(&assess(&v), AS_OF, 1).is_some());
+        let v = with(v, "/fractures/0/mri", json!({"stir": "isointense"}));
+        assert!(follow_up(&assess(&v), AS_OF, 1).is_none());
+    }
+
+    // ── 11.16 care bundle ──
+
+    fn care(r: &AssessmentReport, code: CareCode) -> Option<&ovcf_core::report::CareItem> {
+        r.care_bundle.iter().find(|c| c.code == code)
+    }
+
+    #[test]
+    fn care_bundle_order_ids_and_dues_for_the_base_case() {
+        let r = assess(&base());
+        let codes: Vec<CareCode> = r.care_bundle.iter().map(|c| c.code).collect();
+        assert_eq!(
+            codes,
+            vec![
+                CareCode::FallsRiskAssessment,
+                CareCode::FlsReferral,
+                CareCode::PhysiotherapyStrengthBalance,
+                CareCode::SecondaryCauseScreen,
+            ]
+        );
+        let ids: Vec<&str> = r
+            .care_bundle
+            .iter()
+            .map(|c| c.recommendation_id.as_str())
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                "care.falls",
+                "care.fls",
+                "care.exercise",
+                "care.secondary_causes"
+            ]
+        );
+        for id in ids {
+            assert!(r.recommendations.iter().any(|x| x.id == id), "{id}");
+        }
+        assert_eq!(
+            care(&r, CareCode::FallsRiskAssessment).unwrap().due,
+            as_of()
+        );
+        assert_eq!(care(&r, CareCode::FlsReferral).unwrap().due, as_of());
+        // Onset 10 days ago: exercise by onset + 112 days = as_of + 102.
+        assert_eq!(
+            care(&r, CareCode::PhysiotherapyStrengthBalance)
+                .unwrap()
+                .due,
+            as_of().add_days(102)
+        );
+        assert_eq!(
+            care(&r, CareCode::SecondaryCauseScreen).unwrap().due,
+            as_of()
+        );
+        let rec = r
+            .recommendations
+            .iter()
+            .find(|x| x.id == "care.secondary_causes")
+            .unwrap();
+        assert!(rec.text.en.contains(
+            "before or with the first anti-osteoporosis dose; never delay a recent-fracture treatment for the non-blocking items"
+        ));
+    }
+
+    #[test]
+    fn exercise_due_is_never_before_as_of_and_follows_the_most_recent_fracture() {
+        let due =
+            |v: Value| care(&assess(&v), CareCode::PhysiotherapyStrengthBalance).map(|c| c.due);
+        assert_eq!(
+            due(frac("onset_days", json!(111))),
+            Some(as_of().add_days(1))
+        );
+        assert_eq!(due(frac("onset_days", json!(112))), Some(as_of()));
+        assert_eq!(due(frac("onset_days", json!(300))), Some(as_of()));
+        assert_eq!(
+            due(without(base(), "/fractures/0/onset_days")),
+            Some(as_of())
+        );
+        let v = two_levels(json!({
+            "level": "L2", "onset_days": 2, "pain_vas": 7, "imaging": ["mri"],
+            "mri": {"stir": "hyperintense"}, "height_loss_pct": 30, "posterior_wall": "intact"
+        }));
+        assert_eq!(due(v), Some(as_of().add_days(110)));
+        // Plans other than conservative or augmentation: not listed.
+        let v = with(
+            frac("imaging", json!(["xray"])),
+            "/fractures/0/mri",
+            Value::Null,
+        );
+        let v = without(v, "/fractures/0/mri");
+        let r = assess(&v);
+        assert_eq!(plan(&r), Plan::FurtherWorkup);
+        assert!(care(&r, CareCode::PhysiotherapyStrengthBalance).is_none());
+    }
+
+    #[test]
+    fn pathological_keeps_falls_and_screen_drops_fls() {
+        let r = assess(&frac("malignancy_signs", json!(["other_osseous_lesions"])));
+        assert!(care(&r, CareCode::FallsRiskAssessment).is_some());
+        assert!(care(&r, CareCode::FlsReferral).is_none());
+        assert!(care(&r, CareCode::SecondaryCauseScreen).is_some());
+    }
+
+    #[test]
+    fn secondary_cause_screen_onset_364_yes_365_no() {
+        assert!(
+            care(
+                &assess(&frac("onset_days", json!(364))),
+                CareCode::SecondaryCauseScreen
+            )
+            .is_some()
+        );
+        assert!(
+            care(
+                &assess(&frac("onset_days", json!(365))),
+                CareCode::SecondaryCauseScreen
+            )
+            .is_none()
+        );
+    }
+
+    fn labs(v: &Value) -> Vec<SecondaryCauseLab> {
+        let r = assess(v);
+        care(&r, CareCode::SecondaryCauseScreen)
+            .unwrap()
+            .labs
+            .clone()
+            .unwrap()
+    }
+
+    #[test]
+    fn secondary_cause_labs_in_order_leaving_out_known_ones() {
+        use SecondaryCauseLab as L;
+        assert_eq!(
+            labs(&base()),
+            vec![
+                L::FullBloodCount,
+                L::EsrOrCrp,
+                L::CalciumAlbumin,
+                L::Phosphate,
+                L::AlkalinePhosphatase,
+                L::RenalFunction,
+                L::LiverTransaminases,
+                L::Tsh,
+                L::SerumProteinElectrophoresis,
+                L::SerumFreeLightChains,
+                L::VitaminD25oh,
+                L::Pth,
+            ]
+        );
+        let known = with(
+            base(),
+            "/labs",
+            json!({"calcium_mmol_l": 2.3, "egfr_ml_min": 70, "vitamin_d_nmol_l": 60}),
+        );
+        let l = labs(&known);
+        assert!(!l.contains(&L::CalciumAlbumin));
+        assert!(!l.contains(&L::RenalFunction));
+        assert!(!l.contains(&L::VitaminD25oh));
+        assert!(!l.contains(&L::Magnesium));
+        assert_eq!(l.len(), 9);
+        // CrCl alone also counts as known renal function.
+        assert!(
+            !labs(&with(base(), "/labs", json!({"crcl_ml_min": 50}))).contains(&L::RenalFunction)
+        );
+        // Magnesium only when calcium < 2.10; testosterone only in men.
+        assert!(
+            labs(&with(base(), "/labs", json!({"calcium_mmol_l": 2.09}))).contains(&L::Magnesium)
+        );
+        assert!(
+            !labs(&with(base(), "/labs", json!({"calcium_mmol_l": 2.10}))).contains(&L::Magnesium)
+        );
+        let male = labs(&with(base(), "/patient/sex", json!("male")));
+        assert_eq!(male.last(), Some(&L::Testosterone));
+        assert!(!labs(&base()).contains(&L::Testosterone));
+    }
+
+    #[test]
+    fn vte_item_follows_bed_rest() {
+        // Conservative, acute, day 2, mobilisation not possible: bed rest ordered.
+        let mut v = with(conservative_acute(), "/fractures/0/onset_days", json!(2));
+        set(
+            &mut v,
+            "/patient/mobilisation_under_analgesia",
+            json!("not_possible"),
+        );
+        let r = assess(&v);
+        assert!(r.perioperative.bed_rest_max_days.is_some());
+        let vte = care(&r, CareCode::VteRiskAssessment).unwrap();
+        assert_eq!(
+            (vte.recommendation_id.as_str(), vte.due),
+            ("care.vte_bed_rest", as_of())
+        );
+        assert_eq!(
+            r.care_bundle.last().map(|c| c.code),
+            Some(CareCode::VteRiskAssessment)
+        );
+        // Augmentation planned: no bed rest, no VTE item.
+        let r = assess(&base());
+        assert_eq!(r.perioperative.bed_rest_max_days, None);
+        assert!(care(&r, CareCode::VteRiskAssessment).is_none());
+    }
+
+    // ── public vignettes of this area (r3-summary-pkp, pkp-fit-l1-wedge) ──
+
+    fn pkp_fit() -> Value {
+        json!({
+            "as_of": "2026-11-24",
+            "patient": {"age": 68, "sex": "female", "neurological_deficit": "none", "asa_class": 2},
+            "fractures": [{
+                "level": "L1", "onset_days": 10, "pain_vas": 8, "imaging": ["xray", "ct", "mri"],
+                "mri": {"t1": "hypointense", "t2": "hyperintense", "stir": "hyperintense"},
+                "morphometry": {"anterior_mm": 17.5, "middle_mm": 20, "posterior_mm": 27},
+                "posterior_wall": "intact"
+            }],
+            "bone_density": {"dxa": {"lumbar_spine_t": -2.9, "femoral_neck_t": -2.4}}
+        })
+    }
+
+    #[test]
+    fn vignette_pkp_fit_and_r3_summary_pkp_risk_and_follow_up() {
+        let r = assess(&pkp_fit());
+        assert_eq!(plan(&r), Plan::Kyphoplasty);
+        assert_eq!(adj(&r).tier, Tier::High);
+        assert_eq!(adj(&r).factor_tier, Tier::Low);
+        let months: Vec<Option<u32>> = r.follow_up.iter().map(|f| f.at_months).collect();
+        for m in [3, 6, 12] {
+            assert!(months.contains(&Some(m)), "{months:?}");
+        }
+        assert_eq!(r.summary.next_visit.due, Some(d("2027-02-24")));
+        assert_visits_apart(&r);
     }
 }

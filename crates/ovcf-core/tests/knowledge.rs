@@ -82,6 +82,7 @@ fn ids_used_in_code() -> (BTreeSet<String>, BTreeSet<String>) {
             for part in compact.split('"') {
                 let looks_like_id = [
                     "dx.", "bmd.", "tx.", "periop.", "drug.", "risk.", "fu.", "proc.", "score.",
+                    "care.",
                 ]
                 .iter()
                 .any(|p| part.starts_with(p))

@@ -1,5 +1,6 @@
 //! One module per report section; each is a pure function of the facts (decision-rules-v1).
 
+pub mod care;
 pub mod denosumab;
 pub mod diagnosis;
 pub mod follow_up;

@@ -1,4 +1,5 @@
-//! Risks: adjacent (new) vertebral fracture and cement leakage (decision rules §6).
+//! Risks: adjacent (new) vertebral fracture, the imminent-risk statement and cement leakage
+//! (decision rules §6, 11.9, 11.13, 11.14, 11.28.4).
 
 use serde_json::json;
 
@@ -6,10 +7,10 @@ use crate::engine::Out;
 use crate::facts::Facts;
 use crate::knowledge::Knowledge;
 use crate::report::{
-    AdjacentFractureRisk, CementLeakageRisk, Outcome, Plan, RiskContribution, RiskEstimateBasis,
-    Risks, Tier, Treatment,
+    AdjacentFractureRisk, CementLeakageRisk, ImminentFracture, Outcome, Plan, RiskContribution,
+    RiskEstimateBasis, Risks, Tier, Treatment,
 };
-use crate::request::{CementLeakage, PosteriorWall};
+use crate::request::{Adherence, CementLeakage, PosteriorWall};
 use crate::rules::procedure::{cement_over_fill, cement_range};
 
 fn tier(n: usize, moderate: f64, high: f64) -> Tier {
@@ -23,10 +24,24 @@ fn tier(n: usize, moderate: f64, high: f64) -> Tier {
     }
 }
 
-pub fn assess(f: &Facts<'_>, t: &Treatment, k: &Knowledge, out: &mut Out) -> Risks {
+/// Rule 11.13: `advanced_age` is left out of the OR product (its OR, Chen 2019 [S57], has an
+/// unverified coding of the age variable) and listed in `estimate_basis.excluded_factors`.
+const EXCLUDED_FROM_ESTIMATE: [&str; 1] = ["advanced_age"];
+
+/// Rule 11.13's floor factor (S51): never counts toward `factor_tier` (11.28.4).
+const RECENT_UNTREATED: &str = "recent_vertebral_fracture_untreated";
+
+/// Rule 11.14: the population of Lindsay 2001 [S51].
+const IMMINENT_POPULATION: &str = "untreated_after_incident_vertebral_fracture";
+
+/// Rule 11.14: the one year of `imminent_vertebral_fracture_1y_pct`.
+const IMMINENT_HORIZON_MONTHS: u32 = 12;
+
+/// The factors of rule 6.1 that apply, in 6.1's order (11.28.4: exactly these, nothing else).
+fn factors_6_1(f: &Facts<'_>) -> Vec<&'static str> {
     let th = f.th;
     let p = f.req.procedure.as_ref();
-    let mut factors: Vec<&'static str> = Vec::new();
+    let mut factors: Vec<&'static str> = Vec::with_capacity(10);
     if f64::from(f.age) >= th.adjacent_advanced_age_min.value {
         factors.push("advanced_age");
     }
@@ -49,9 +64,9 @@ pub fn assess(f: &Facts<'_>, t: &Treatment, k: &Knowledge, out: &mut Out) -> Ris
     {
         factors.push("height_restoration_over_90pct");
     }
-    let on_therapy = f.ongoing().any(|m| m.drug.is_antiosteoporosis());
+    // 11.28.22: a denosumab stopped < 7 months after its last dose counts as ongoing.
     let prior = f.prior_fragility >= 1 || f.prior_vertebral >= 1;
-    if (prior && !on_therapy) || f.adherence == crate::request::Adherence::Poor {
+    if (prior && !f.on_antiosteoporosis_therapy()) || f.adherence == Adherence::Poor {
         factors.push("irregular_antiosteoporosis_therapy");
     }
     if p.and_then(|p| p.cement_leakage.as_ref())
@@ -62,23 +77,66 @@ pub fn assess(f: &Facts<'_>, t: &Treatment, k: &Knowledge, out: &mut Out) -> Ris
     if f.glucocorticoid {
         factors.push("glucocorticoid_use");
     }
-    if t.plan.is_augmentation() && t.per_level.len() >= 2 {
-        factors.push("multiple_treated_levels");
-    }
-    let adjacent_tier = tier(
+    factors
+}
+
+/// Rules 6.1, 11.13 and 11.28.4: factors, the count tier, the tier floor for an untreated recent
+/// fracture, and the literature-derived estimate (post-PVP/PKP population only).
+fn adjacent(f: &Facts<'_>, t: &Treatment, k: &Knowledge, out: &mut Out) -> AdjacentFractureRisk {
+    let th = f.th;
+    let mut factors = factors_6_1(f);
+    let factor_tier = tier(
         factors.len(),
         th.adjacent_tier_moderate_min.value,
         th.adjacent_tier_high_min.value,
     );
+    out.explain(
+        "risks.adjacent_fracture.factor_tier",
+        "6.1",
+        &[("factors", json!(factors)), ("count", json!(factors.len()))],
+        Outcome::Applied,
+        Some(json!(factor_tier)),
+    );
+    let on_therapy = f.on_antiosteoporosis_therapy();
+    let floor = f.recent_fracture && !on_therapy;
+    let adjacent_tier = if floor {
+        factors.push(RECENT_UNTREATED);
+        Tier::High
+    } else {
+        factor_tier
+    };
     out.recommend("risk.adjacent_fracture");
+    out.explain(
+        "risks.adjacent_fracture.tier",
+        "11.13",
+        &[
+            ("factor_tier", json!(factor_tier)),
+            ("recent_fracture", json!(f.recent_fracture)),
+            ("on_antiosteoporosis_therapy", json!(on_therapy)),
+        ],
+        Outcome::Applied,
+        Some(json!(adjacent_tier)),
+    );
 
-    // Literature-derived estimate: baseline odds × the pooled OR of each present factor that has
-    // one. The ORs come from different models and are not adjusted for each other (reference §7).
-    let baseline = th.adjacent_baseline_risk.value;
-    let mut odds = baseline / (1.0 - baseline);
-    let mut contributions = Vec::new();
-    for or in &k.adjacent_odds_ratios {
-        if factors.contains(&or.factor.as_str()) {
+    // 11.13: S53 is a post-PVP/PKP population, so the estimate is given only when augmentation
+    // is planned or performed.
+    let performed = f.procedure.is_some_and(|p| p.performed);
+    let population = t.plan.is_augmentation() || performed;
+    let (estimate, estimate_basis) = if population {
+        // Baseline odds × the pooled OR of each present factor that has one. The ORs come from
+        // different models and are not adjusted for each other (reference §7).
+        let baseline = th.adjacent_baseline_risk.value;
+        let mut odds = baseline / (1.0 - baseline);
+        let mut contributions = Vec::new();
+        let mut excluded_factors = Vec::new();
+        for or in &k.adjacent_odds_ratios {
+            if !factors.contains(&or.factor.as_str()) {
+                continue;
+            }
+            if EXCLUDED_FROM_ESTIMATE.contains(&or.factor.as_str()) {
+                excluded_factors.push(or.factor.clone());
+                continue;
+            }
             odds *= or.odds_ratio;
             contributions.push(RiskContribution {
                 factor: or.factor.clone(),
@@ -86,16 +144,103 @@ pub fn assess(f: &Facts<'_>, t: &Treatment, k: &Knowledge, out: &mut Out) -> Ris
                 sources: or.sources.clone(),
             });
         }
-    }
-    let estimate = ((odds / (1.0 + odds)) * 1000.0).round() / 1000.0;
-    out.recommend("risk.adjacent_estimate");
+        let estimate = ((odds / (1.0 + odds)) * 1000.0).round() / 1000.0;
+        out.recommend("risk.adjacent_estimate");
+        (
+            Some(estimate),
+            Some(RiskEstimateBasis {
+                method: "literature_derived".into(),
+                baseline,
+                baseline_sources: th.adjacent_baseline_risk.sources.clone(),
+                contributions,
+                time_horizon_months: None,
+                follow_up: "variable_pooled".into(),
+                excluded_factors,
+            }),
+        )
+    } else {
+        (None, None)
+    };
     out.explain(
-        "risks.adjacent_fracture.tier",
-        "6.1",
-        &[("factors", json!(factors)), ("count", json!(factors.len()))],
+        "risks.adjacent_fracture.estimate",
+        "11.13",
+        &[
+            ("augmentation_planned", json!(t.plan.is_augmentation())),
+            ("augmentation_performed", json!(performed)),
+        ],
         Outcome::Applied,
-        Some(json!(adjacent_tier)),
+        Some(json!(estimate)),
     );
+    AdjacentFractureRisk {
+        tier: adjacent_tier,
+        factors: factors.into_iter().map(str::to_owned).collect(),
+        factor_tier,
+        estimate,
+        estimate_basis,
+    }
+}
+
+/// Rule 11.14: the imminent-risk statement for a recent fracture (11.1).
+fn imminent(f: &Facts<'_>, k: &Knowledge, out: &mut Out) -> ImminentFracture {
+    let applies = f.recent_fracture;
+    out.explain(
+        "risks.imminent_fracture.applies",
+        "11.14",
+        &[("recent_fracture", json!(f.recent_fracture))],
+        Outcome::Applied,
+        Some(json!(applies)),
+    );
+    if !applies {
+        return ImminentFracture {
+            applies: false,
+            new_vertebral_fracture_1y_pct: None,
+            ci_pct: None,
+            horizon_months: None,
+            population: None,
+            sources: None,
+        };
+    }
+    out.recommend("risk.imminent");
+    let th = &f.th.imminent_vertebral_fracture_1y_pct;
+    // The statement cites what its recommendation cites (S51, S29): one declaration.
+    let sources = k
+        .recommendation("risk.imminent")
+        .map(|r| r.sources.clone())
+        .unwrap_or_else(|| th.sources.clone());
+    ImminentFracture {
+        applies: true,
+        new_vertebral_fracture_1y_pct: Some(th.value),
+        ci_pct: th.ci,
+        horizon_months: Some(IMMINENT_HORIZON_MONTHS),
+        population: Some(IMMINENT_POPULATION.to_owned()),
+        sources: Some(sources),
+    }
+}
+
+pub fn assess(f: &Facts<'_>, t: &Treatment, k: &Knowledge, out: &mut Out) -> Risks {
+    let th = f.th;
+    let p = f.req.procedure.as_ref();
+    // 11.9: while any fracture is suspected pathological, neither statement is made.
+    let (adjacent_fracture, imminent_fracture) = if f.any_pathological {
+        let levels: Vec<_> = f
+            .fractures
+            .iter()
+            .filter(|fr| fr.pathological)
+            .map(|fr| fr.level)
+            .collect();
+        for decision in ["risks.adjacent_fracture", "risks.imminent_fracture"] {
+            out.explain(
+                decision,
+                "11.9",
+                &[("suspected_pathological_levels", json!(levels))],
+                Outcome::Applied,
+                Some(serde_json::Value::Null),
+            );
+        }
+        (None, None)
+    } else {
+        (Some(adjacent(f, t, k, out)), Some(imminent(f, k, out)))
+    };
 
     let cement_leakage = if t.plan.is_augmentation() {
         let mut worst: Option<(Vec<&'static str>, crate::request::Level)> = None;
@@ -146,24 +291,9 @@ pub fn assess(f: &Facts<'_>, t: &Treatment, k: &Knowledge, out: &mut Out) -> Ris
     };
 
     Risks {
-        adjacent_fracture: Some(AdjacentFractureRisk {
-            tier: adjacent_tier,
-            factors: factors.into_iter().map(str::to_owned).collect(),
-            // r3 placeholder (11.13): set by the revision-3 rules.
-            factor_tier: adjacent_tier,
-            estimate: Some(estimate),
-            estimate_basis: Some(RiskEstimateBasis {
-                method: "literature_derived".into(),
-                baseline,
-                baseline_sources: th.adjacent_baseline_risk.sources.clone(),
-                contributions,
-                time_horizon_months: None,
-                follow_up: "variable_pooled".into(),
-                excluded_factors: Vec::new(),
-            }),
-        }),
-        // r3 placeholders (11.14, 11.15): set by the revision-3 rules.
-        imminent_fracture: None,
+        adjacent_fracture,
+        imminent_fracture,
+        // r3 placeholder (11.15): set by the revision-3 rules (drug helper).
         very_high_fracture_risk: crate::report::VeryHighRisk {
             flag: false,
             criteria: Vec::new(),
