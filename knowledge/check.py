@@ -147,7 +147,7 @@ rec_ids: dict[str, dict] = {}
 for i, r in enumerate(recs.get("recommendation", [])):
     rid = r.get("id", f"#{i}")
     keys_ok(f"recommendation {rid}", r, ("id", "zh", "en", "sources"),
-            ("quality", "strength", "provisional", "conflicting_evidence"))
+            ("quality", "strength", "provisional", "conflicting_evidence", "grade_origin"))
     if rid in rec_ids:
         problems.append(f"duplicate recommendation id {rid}")
     rec_ids[rid] = r
@@ -190,7 +190,8 @@ if not m:
     problems.append(f"cannot find the thresholds!( list in {KNOWLEDGE_RS}")
     expected_names = []
 else:
-    expected_names = [n.strip() for n in m.group(1).split(",") if n.strip()]
+    body = re.sub(r"//[^\n]*", "", m.group(1))
+    expected_names = [n.strip() for n in body.split(",") if n.strip()]
 th = ths.get("thresholds", {})
 for n in expected_names:
     if n not in th:
@@ -199,7 +200,7 @@ for n in th:
     if n not in expected_names:
         problems.append(f"threshold {n} is not in the thresholds!( list of knowledge.rs (deny_unknown_fields)")
 for n, t in th.items():
-    keys_ok(f"threshold {n}", t, ("value", "unit", "sources"), ("provisional", "note"))
+    keys_ok(f"threshold {n}", t, ("value", "unit", "sources"), ("provisional", "note", "ci"))
     if not isinstance(t.get("value"), (int, float)) or isinstance(t.get("value"), bool):
         problems.append(f"threshold {n}: value must be a number")
     if not str(t.get("unit", "")).strip():
@@ -249,7 +250,7 @@ ALERT_PLACEHOLDERS = {
 # use a subset of the code's placeholders, the same ones in zh and en.
 ALERT_VARIANTS = {
     "teriparatide_limit": {"no_date", "reached"}, "ckd_mbd_workup": {"cleared", "follow_on"},
-    "denosumab_poor_adherence": {"last_dose_unknown"},
+    "denosumab_poor_adherence": {"last_dose_unknown"}, "neurological_deficit": {"radicular"},
 }
 # Revision 3 — periop area (11.7, 11.19)
 ALERT_PLACEHOLDERS.update({"mscc_suspected": {"levels"}, "of_score_plan_disagreement": {"levels", "points"}})

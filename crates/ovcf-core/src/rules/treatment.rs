@@ -119,7 +119,16 @@ pub fn plan(f: &Facts<'_>, findings: &mut [FractureFinding], out: &mut Out) -> T
     // Alerts and work-up of every rule whose conditions hold (rule 0.7).
     let deficit = f.deficit != NeurologicalDeficit::None;
     if deficit {
-        out.alert("neurological_deficit", Severity::Critical, vec![]);
+        // 11.7: same-day referral in the text, except a radicular deficit of an osteoporotic
+        // fracture, whose urgency is `urgent`: the alert must not contradict `treatment.urgency`
+        // (a radicular deficit with malignancy signs is MSCC and keeps the same-day text).
+        let radicular_only = f.deficit == NeurologicalDeficit::Radicular && !f.any_pathological;
+        let params = if radicular_only {
+            vec![("variant", "radicular".to_owned())]
+        } else {
+            vec![]
+        };
+        out.alert("neurological_deficit", Severity::Critical, params);
         out.recommend("tx.surgical_referral_neuro");
     }
     let unstable: Vec<&str> = untreated()
