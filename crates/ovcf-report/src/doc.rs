@@ -13,7 +13,7 @@ use ovcf_core::report::{
 use ovcf_core::request::Drug;
 
 use crate::i18n::{code, t, tf, word, word_open};
-use crate::{Lang, RenderOptions};
+use crate::{Lang, RenderOptions, SummaryLine, SummaryPart};
 
 /// A rendered-language report.
 #[derive(Debug, Clone)]
@@ -152,6 +152,16 @@ pub(crate) fn build(report: &AssessmentReport, opts: &RenderOptions) -> Doc {
         footer: t(opts.lang, "report.disclaimer").to_owned(),
         technical: b.technical(),
     }
+}
+
+/// The summary's lines for `report` in `lang` (see [`crate::summary_lines`]).
+pub(crate) fn summary_lines(report: &AssessmentReport, lang: Lang) -> Vec<SummaryLine> {
+    Builder {
+        lang,
+        report,
+        explain: false,
+    }
+    .summary_lines()
 }
 
 /// A number with at most one decimal, no trailing `.0`.
@@ -723,13 +733,26 @@ impl Builder<'_> {
         }
     }
 
-    /// The one-screen summary (rule 11.25): the 15 values of `report.summary`, in their order.
+    /// The one-screen summary (rule 11.25) as a section.
     fn summary(&self) -> Section {
+        let fields = self
+            .summary_lines()
+            .into_iter()
+            .map(|l| (l.label, l.value))
+            .collect();
+        self.section("summary", vec![Block::Fields(fields)])
+    }
+
+    /// The 15 values of `report.summary`, in their order, as labelled lines.
+    pub(crate) fn summary_lines(&self) -> Vec<SummaryLine> {
         let lang = self.lang;
         let s = &self.report.summary;
         let colon = self.t("report.colon");
         let sep = self.t("report.separator");
-        let mut fields = Vec::new();
+        let mut fields: Vec<SummaryLine> = Vec::new();
+        let mut push = |part: SummaryPart, label: String, value: String| {
+            fields.push(SummaryLine { part, label, value });
+        };
         let mut plan = word(lang, "plan", &s.decision.plan).to_owned();
         if let Some(u) = s.decision.urgency {
             plan = self.paren(&plan, word(lang, "urgency", &u));
@@ -746,7 +769,11 @@ impl Builder<'_> {
                 )
             );
         }
-        fields.push((self.t("summary.plan").to_owned(), plan));
+        push(
+            SummaryPart::Decision,
+            self.t("summary.plan").to_owned(),
+            plan,
+        );
         for l in &s.levels {
             let mut parts = vec![word(lang, "plan", &l.procedure).to_owned()];
             parts.push(
@@ -766,17 +793,19 @@ impl Builder<'_> {
                     _ => self.t("plan_field.no_cement").to_owned(),
                 },
             );
-            fields.push((l.level.to_string(), parts.join(sep)));
+            push(SummaryPart::Level, l.level.to_string(), parts.join(sep));
         }
-        fields.push((
+        push(
+            SummaryPart::OfScore,
             self.t("plan_field.of_agreement").to_owned(),
             self.of_agreement_text(),
-        ));
+        );
         if !s.urgent_actions.is_empty() {
-            fields.push((
+            push(
+                SummaryPart::UrgentActions,
                 self.t("summary.urgent").to_owned(),
                 self.join(s.urgent_actions.iter().map(|c| self.urgent_word(c))),
-            ));
+            );
         }
         let drug = match s.drug.name {
             Some(d) => {
@@ -788,7 +817,7 @@ impl Builder<'_> {
             }
             None => self.t("summary.no_drug").to_owned(),
         };
-        fields.push((self.t("summary.drug").to_owned(), drug));
+        push(SummaryPart::Drug, self.t("summary.drug").to_owned(), drug);
         if !s.drug.blocking_checks.is_empty() {
             let ph = &self.report.pharmacotherapy;
             let checks = s.drug.blocking_checks.iter().map(|c| {
@@ -802,14 +831,23 @@ impl Builder<'_> {
                     None => word(lang, "pre_dose_check", c).to_owned(),
                 }
             });
-            fields.push((self.t("summary.blocking").to_owned(), self.join(checks)));
+            let checks = self.join(checks);
+            push(
+                SummaryPart::BlockingChecks,
+                self.t("summary.blocking").to_owned(),
+                checks,
+            );
         }
         if let Some(date) = s.drug.course_end {
             let text = self
                 .course_end_text()
                 .filter(|t| t.contains(&date.to_string()))
                 .unwrap_or_else(|| date.to_string());
-            fields.push((self.t("summary.course_end").to_owned(), text));
+            push(
+                SummaryPart::CourseEnd,
+                self.t("summary.course_end").to_owned(),
+                text,
+            );
         }
         let next = match s.next_visit.due {
             Some(due) => {
@@ -818,8 +856,12 @@ impl Builder<'_> {
             }
             None => self.t("fu.none_next").to_owned(),
         };
-        fields.push((self.t("summary.next_visit").to_owned(), next));
-        self.section("summary", vec![Block::Fields(fields)])
+        push(
+            SummaryPart::NextVisit,
+            self.t("summary.next_visit").to_owned(),
+            next,
+        );
+        fields
     }
 
     fn plan(&self) -> Section {

@@ -120,6 +120,37 @@ pub fn render_html_with_header(
     html::render(&d)
 }
 
+/// Which value of the summary a [`SummaryLine`] shows (rule 11.25's order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SummaryPart {
+    /// Plan, urgency and treated levels.
+    Decision,
+    /// One augmented level: procedure, approach, cement.
+    Level,
+    /// The OF-score agreement with the plan.
+    OfScore,
+    UrgentActions,
+    /// The first-choice drug with its dose and when it starts.
+    Drug,
+    BlockingChecks,
+    CourseEnd,
+    NextVisit,
+}
+
+/// One labelled line of the one-screen summary, in the report's language.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SummaryLine {
+    pub part: SummaryPart,
+    pub label: String,
+    pub value: String,
+}
+
+/// The summary the text and HTML reports open with (rule 11.25), as lines, for a page or card
+/// that lays it out itself (the CDS plan card). Same words as the report.
+pub fn summary_lines(report: &AssessmentReport, lang: Lang) -> Vec<SummaryLine> {
+    doc::summary_lines(report, lang)
+}
+
 /// The report's stylesheet (screen and print), as embedded in [`render_html`].
 pub const REPORT_CSS: &str = html::CSS;
 
