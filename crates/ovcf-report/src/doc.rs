@@ -804,7 +804,11 @@ impl Builder<'_> {
             push(
                 SummaryPart::UrgentActions,
                 self.t("summary.urgent").to_owned(),
-                self.join(s.urgent_actions.iter().map(|c| self.urgent_word(c))),
+                s.urgent_actions
+                    .iter()
+                    .map(|c| self.urgent_word(c))
+                    .collect::<Vec<_>>()
+                    .join(sep),
             );
         }
         let drug = match s.drug.name {
@@ -899,11 +903,11 @@ impl Builder<'_> {
         if !tr.urgent_actions.is_empty() {
             fields.push((
                 self.t("plan_field.urgent_actions").to_owned(),
-                self.join(
-                    tr.urgent_actions
-                        .iter()
-                        .map(|a| word(lang, "urgent_action", a)),
-                ),
+                tr.urgent_actions
+                    .iter()
+                    .map(|a| word(lang, "urgent_action", a))
+                    .collect::<Vec<_>>()
+                    .join(self.t("report.separator")),
             ));
         }
         if let Some(c) = &tr.corticosteroid {

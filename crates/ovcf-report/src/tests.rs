@@ -830,3 +830,8 @@ fn dated_bed_rest_and_the_evidence_appendix_collapses_in_html() {
     let alerts = fragment.find("<section id=\"alerts\">").unwrap_or(0);
     assert!(plan < alerts);
 }
+
+#[test]
+fn snapshot_referral_with_spinal_precautions() {
+    snapshot_case("fixture_referral", &fixtures::referral(), false);
+}
