@@ -240,6 +240,20 @@ impl Builder<'_> {
         }
     }
 
+    /// `a, b and c` / `a、b、c`.
+    fn join_and<I: IntoIterator<Item = S>, S: AsRef<str>>(&self, items: I) -> String {
+        let parts: Vec<String> = items.into_iter().map(|s| s.as_ref().to_owned()).collect();
+        match parts.split_last() {
+            None => self.t("report.none").to_owned(),
+            Some((last, [])) => last.clone(),
+            Some((last, rest)) => format!(
+                "{}{}{last}",
+                rest.join(self.t("report.list_separator")),
+                self.t("report.and")
+            ),
+        }
+    }
+
     fn yes_no(&self, v: Option<bool>) -> &'static str {
         match v {
             Some(true) => self.t("bool.yes"),
@@ -627,7 +641,7 @@ impl Builder<'_> {
                 "start.after_checks_list",
                 &[(
                     "checks",
-                    &self.join(
+                    &self.join_and(
                         blocking
                             .iter()
                             .map(|c| word(self.lang, "pre_dose_check", c)),
@@ -831,11 +845,11 @@ impl Builder<'_> {
                     .find(|p| p.code == *c && Some(p.drug) == s.drug.name)
                     .map(|p| word(lang, "requirement", &p.requirement));
                 match req {
-                    Some(r) => self.paren(word(lang, "pre_dose_check", c), r),
+                    Some(r) => format!("{}{colon}{r}", word(lang, "pre_dose_check", c)),
                     None => word(lang, "pre_dose_check", c).to_owned(),
                 }
             });
-            let checks = self.join(checks);
+            let checks = checks.collect::<Vec<_>>().join(sep);
             push(
                 SummaryPart::BlockingChecks,
                 self.t("summary.blocking").to_owned(),

@@ -749,7 +749,7 @@ fn revision_3_fields_in_clinicians_words() {
     }
     let pkp = render_text(&fixtures::pkp_l1(), &opts(Lang::En, false));
     for w in [
-        "start once renal function, serum calcium (albumin-corrected) are known and within limits",
+        "start once renal function and serum calcium (albumin-corrected) are known and within limits",
         "Without treatment, about 1 in 5 have a new vertebral fracture within a year (19.2 %, 95 % CI 13.6–24.8 %; Lindsay 2001)",
         "zoledronic acid 5 mg by intravenous infusion, every 12 months",
         "calcium 1200 mg/day (total intake) + vitamin D 1000 IU/day",
