@@ -35,7 +35,12 @@ try {
     await fillRequest(doc, vignette.request);
     await shot(doc, "assess", lang);
     await Promise.all([doc.waitForNavigation(), doc.click("form.assessment button.primary")]);
-    await shot(doc, "report", lang);
+    // The report's first screen at 1280x800 (summary above the fold), then the whole page.
+    await doc.setViewportSize({ width: 1280, height: 800 });
+    await doc.screenshot({ path: path.join(out, `web-report-${lang}.png`) });
+    console.log(path.join(out, `web-report-${lang}.png`));
+    await shot(doc, "report-full", lang);
+    await doc.setViewportSize({ width: 1280, height: 900 });
     await doc.goto(server.base + "/patients?q=DEMO");
     await shot(doc, "patients", lang);
     await doc.goto(server.base + "/patients/DEMO-0001");

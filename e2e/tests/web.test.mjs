@@ -92,6 +92,16 @@ test("clinician: assess a public vignette through the form and see its plan", as
   assert.equal(plan, vignette.expect["treatment.plan"]);
   assert.ok(await clinician.isVisible("#explain"), "the why panel");
   assert.ok((await clinician.locator(".mark.grade[title]").count()) > 0, "graded recommendations with sources");
+  // Summary first (issue 10): the whole summary is above the fold at 1280x800, the evidence
+  // appendix is collapsed and opens on a click.
+  await clinician.setViewportSize({ width: 1280, height: 800 });
+  await clinician.evaluate(() => window.scrollTo(0, 0));
+  const box = await clinician.locator("section#summary").boundingBox();
+  assert.ok(box && box.y + box.height <= 800, `summary ends at ${box && box.y + box.height}px`);
+  assert.equal(await clinician.getAttribute("section#evidence details", "open"), null, "appendix closed");
+  await clinician.click("section#evidence summary");
+  assert.notEqual(await clinician.getAttribute("section#evidence details", "open"), null, "appendix opens");
+  await clinician.setViewportSize({ width: 1280, height: 900 });
 });
 
 test("clinician: switch language and back", async () => {

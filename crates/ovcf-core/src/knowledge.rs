@@ -250,7 +250,8 @@ impl DosingTable {
 pub struct AlertWords {
     pub drug: BTreeMap<String, Word>,
     pub pre_dose_check: BTreeMap<String, Word>,
-    pub very_high_criterion: BTreeMap<String, Word>,
+    /// The `[very_high]` table: very-high-risk criteria (verified and unverified).
+    pub very_high: BTreeMap<String, Word>,
 }
 
 impl AlertWords {
@@ -269,7 +270,7 @@ impl AlertWords {
     }
 
     pub fn criterion(&self, c: VeryHighCriterion) -> (&str, &str) {
-        Self::word(&self.very_high_criterion, c.as_str())
+        Self::word(&self.very_high, c.as_str())
     }
 }
 
@@ -622,11 +623,8 @@ impl Knowledge {
             }
         }
         for c in VeryHighCriterion::ALL {
-            if !self.words.very_high_criterion.contains_key(c.as_str()) {
-                problems.push(format!(
-                    "i18n.toml [very_high_criterion] lacks {}",
-                    c.as_str()
-                ));
+            if !self.words.very_high.contains_key(c.as_str()) {
+                problems.push(format!("i18n.toml [very_high] lacks {}", c.as_str()));
             }
         }
         for r in self.recommendations.values() {

@@ -438,6 +438,12 @@ fn plan_card(
         )
     };
     let mut d: Vec<String> = Vec::new();
+    // The detail opens with the report's own summary (rule 11.25), in the report's words; a part
+    // that depends on a withheld field is left out, as below.
+    let summary_block = plan_summary_block(report, withheld, dependent, lang);
+    if !summary_block.is_empty() {
+        d.push(summary_block);
+    }
     if !withheld.is_empty() {
         d.push(tf(
             "card",
@@ -545,6 +551,41 @@ fn plan_card(
         override_reasons: Vec::new(),
         links: vec![link],
     }
+}
+
+/// The summary lines of the report (ovcf-report's, so the card and the report use the same
+/// words) as a Markdown list under the summary heading. Decision lines are left out when the plan
+/// is withheld, drug lines when the drug plan depends on a withheld field, the next visit when the
+/// follow-up does.
+fn plan_summary_block(
+    report: &AssessmentReport,
+    withheld: &[String],
+    dependent: &[String],
+    lang: Lang,
+) -> String {
+    use ovcf_report::SummaryPart as P;
+    let rlang = match lang {
+        Lang::Zh => ovcf_report::Lang::Zh,
+        Lang::En => ovcf_report::Lang::En,
+    };
+    let depends = |section: &str| dependent.iter().any(|s| s == section);
+    let lines: Vec<String> = ovcf_report::summary_lines(report, rlang)
+        .into_iter()
+        .filter(|l| match l.part {
+            P::Decision | P::Level | P::OfScore | P::UrgentActions => withheld.is_empty(),
+            P::Drug | P::BlockingChecks | P::CourseEnd => !depends("pharmacotherapy"),
+            P::NextVisit => !depends("follow_up"),
+        })
+        .map(|l| format!("- **{}**: {}", l.label, l.value))
+        .collect();
+    if lines.is_empty() {
+        return String::new();
+    }
+    format!(
+        "**{}**\n\n{}",
+        ovcf_report::t(rlang, "section.summary"),
+        lines.join("\n")
+    )
 }
 
 /// Alerts that make an augmentation order unsafe to sign without review.

@@ -393,3 +393,33 @@ fn discovery_lists_both_services_with_conformant_templates() {
     let today = Date::parse("2026-11-24").expect("date");
     let _ = today;
 }
+
+/// Issue 10 "summary first": the plan card's detail opens with the report's summary, in the
+/// report's words, in the card's language.
+#[test]
+fn plan_card_detail_opens_with_the_summary() {
+    let report = assess(
+        &vignette("pkp-fit-l1-wedge"),
+        Date::new(2026, 11, 24).unwrap(),
+    )
+    .unwrap();
+    for (lang, rlang, heading) in [
+        (Lang::Zh, ovcf_report::Lang::Zh, "**摘要**"),
+        (Lang::En, ovcf_report::Lang::En, "**Summary**"),
+    ] {
+        let cards = patient_view_cards(&report, lang, "https://x", "1");
+        let plan = cards
+            .iter()
+            .find(|c| c.source.topic.as_ref().is_some_and(|t| t.code == "plan"))
+            .or_else(|| cards.iter().find(|c| c.indicator == Indicator::Info))
+            .expect("plan card");
+        let detail = plan.detail.as_deref().unwrap_or("");
+        assert!(detail.starts_with(heading), "{detail}");
+        for line in ovcf_report::summary_lines(&report, rlang) {
+            assert!(
+                detail.contains(&format!("- **{}**: {}", line.label, line.value)),
+                "{detail}"
+            );
+        }
+    }
+}

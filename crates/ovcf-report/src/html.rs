@@ -69,6 +69,16 @@ table.bars td{padding:.15rem 0;width:45%}
 .bar{height:.9rem;width:100%;background:#e6ebf0;border:1px solid #c5ccd3}
 .bar span{display:block;height:100%;background:#1f5f99}
 td.bar-value{width:auto;padding-left:.6rem;white-space:nowrap;font-variant-numeric:tabular-nums}
+section#summary{margin-top:1rem;padding:.7rem 1rem;border:2px solid #1f3b57;border-radius:4px;background:#f3f6fa}
+section#summary h2{border-bottom:0;margin-bottom:.3rem}
+section#summary .fields{grid-template-columns:max-content 1fr;font-size:1.02rem}
+section#summary .fields dd{font-weight:600}
+section.appendix details>summary{cursor:pointer;list-style:none}
+section.appendix details>summary::-webkit-details-marker{display:none}
+section.appendix details>summary h2{display:flex;align-items:baseline}
+section.appendix details>summary h2::after{content:"▸";margin-left:auto;color:#555}
+section.appendix details[open]>summary h2::after{content:"▾"}
+footer .technical{font-size:.8rem;color:#444;margin:.3rem 0 0}
 footer{margin-top:1.8rem;padding-top:.6rem;border-top:2px solid #1f3b57;font-size:.88rem;color:#333}
 @page{size:A4;margin:14mm 12mm}
 @media print{
@@ -109,11 +119,8 @@ pub(crate) fn render(doc: &Doc) -> String {
     }
     out.push_str("</dl>\n</header>\n");
     render_sections(&mut out, doc);
-    let _ = write!(
-        out,
-        "<footer>{}</footer>\n</main>\n</body>\n</html>\n",
-        escape(&doc.footer)
-    );
+    render_footer(&mut out, doc);
+    out.push_str("</main>\n</body>\n</html>\n");
     out
 }
 
@@ -121,24 +128,44 @@ pub(crate) fn render(doc: &Doc) -> String {
 pub(crate) fn render_fragment(doc: &Doc) -> String {
     let mut out = String::new();
     render_sections(&mut out, doc);
-    let _ = writeln!(out, "<footer>{}</footer>", escape(&doc.footer));
+    render_footer(&mut out, doc);
     out
 }
 
 fn render_sections(out: &mut String, doc: &Doc) {
     for (i, section) in doc.sections.iter().enumerate() {
-        let _ = write!(
-            out,
-            "<section id=\"{}\">\n<h2><span class=\"num\">{}.</span>{}</h2>\n",
-            section.id,
+        let heading = format!(
+            "<h2><span class=\"num\">{}.</span>{}</h2>",
             i + 1,
             escape(&section.heading)
         );
+        if section.collapsible {
+            // An appendix: closed on screen, one click (or Enter) opens it.
+            let _ = write!(
+                out,
+                "<section id=\"{}\" class=\"appendix\">\n<details>\n<summary>{heading}</summary>\n",
+                section.id
+            );
+        } else {
+            let _ = write!(out, "<section id=\"{}\">\n{heading}\n", section.id);
+        }
         for block in &section.blocks {
             render_block(out, block);
         }
+        if section.collapsible {
+            out.push_str("</details>\n");
+        }
         out.push_str("</section>\n");
     }
+}
+
+fn render_footer(out: &mut String, doc: &Doc) {
+    let _ = writeln!(
+        out,
+        "<footer><p>{}</p><p class=\"technical\">{}</p></footer>",
+        escape(&doc.footer),
+        escape(&doc.technical)
+    );
 }
 
 fn render_item(out: &mut String, item: &Item) {

@@ -1,10 +1,14 @@
 //! Renders an [`AssessmentReport`] for the clinician: plain text ([`render_text`]) and one
 //! self-contained printable HTML page ([`render_html`]), in Chinese or English.
 //!
-//! The report reads like a consultation note: alerts first, then diagnosis, bone density, the plan
-//! with its reasons, perioperative orders, the drug plan, risks, the follow-up calendar, procedure
-//! checks, external risk tools, recommendations with their evidence grades, references, the
-//! decision trace (with `explain`) and the inputs the engine assumed.
+//! The report reads like a consultation note: the one-screen summary first (rule 11.25: decision,
+//! per-level procedure, urgent actions, drug with dose and blocking checks, course end, next
+//! visit), then alerts, diagnosis, bone density, the plan with its reasons, the acute-phase or
+//! perioperative orders, the drug plan, risks, the standard-of-care bundle, the follow-up
+//! calendar, procedure checks, external risk tools and the inputs the engine assumed; the
+//! "Evidence and sources" appendix (recommendations with their grades, references) last, and the
+//! decision trace only with `explain`. Rule ids, report paths and knowledge hashes appear only
+//! with `explain`.
 //!
 //! Every word not already bilingual in the report comes from the single i18n catalogue
 //! `knowledge/i18n.toml` through [`t`]; enumeration values are looked up by their contract code
@@ -90,13 +94,15 @@ pub fn render_html(report: &AssessmentReport, opts: &RenderOptions) -> String {
 }
 
 /// The report's sections and footer as an HTML fragment (no `<html>`, header or styles), for a
-/// page that frames it (the web application). Style it with [`REPORT_CSS`]. On screen the plan
-/// comes first (with its reasons), then the alerts by severity and the rest in report order.
+/// page that frames it (the web application). Style it with [`REPORT_CSS`]. On screen the
+/// summary comes first, then the plan (with its reasons), the alerts by severity and the rest in
+/// report order; the evidence appendix is collapsed.
 pub fn render_html_fragment(report: &AssessmentReport, opts: &RenderOptions) -> String {
     let mut d = doc::build(report, opts);
     if let Some(i) = d.sections.iter().position(|s| s.id == "plan") {
         let plan = d.sections.remove(i);
-        d.sections.insert(0, plan);
+        let at = usize::from(d.sections.first().is_some_and(|s| s.id == "summary"));
+        d.sections.insert(at, plan);
     }
     html::render_fragment(&d)
 }
@@ -112,6 +118,37 @@ pub fn render_html_with_header(
     let mut d = doc::build(report, opts);
     d.meta.splice(0..0, header.iter().cloned());
     html::render(&d)
+}
+
+/// Which value of the summary a [`SummaryLine`] shows (rule 11.25's order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SummaryPart {
+    /// Plan, urgency and treated levels.
+    Decision,
+    /// One augmented level: procedure, approach, cement.
+    Level,
+    /// The OF-score agreement with the plan.
+    OfScore,
+    UrgentActions,
+    /// The first-choice drug with its dose and when it starts.
+    Drug,
+    BlockingChecks,
+    CourseEnd,
+    NextVisit,
+}
+
+/// One labelled line of the one-screen summary, in the report's language.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SummaryLine {
+    pub part: SummaryPart,
+    pub label: String,
+    pub value: String,
+}
+
+/// The summary the text and HTML reports open with (rule 11.25), as lines, for a page or card
+/// that lays it out itself (the CDS plan card). Same words as the report.
+pub fn summary_lines(report: &AssessmentReport, lang: Lang) -> Vec<SummaryLine> {
+    doc::summary_lines(report, lang)
 }
 
 /// The report's stylesheet (screen and print), as embedded in [`render_html`].

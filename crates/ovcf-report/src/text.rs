@@ -50,9 +50,10 @@ pub(crate) fn render(doc: &Doc) -> String {
     }
     let _ = write!(
         out,
-        "\n{}\n{}\n",
+        "\n{}\n{}\n{}\n",
         "-".repeat(rule.len().min(60)),
-        doc.footer
+        doc.footer,
+        doc.technical
     );
     out
 }

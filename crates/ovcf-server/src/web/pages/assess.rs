@@ -465,24 +465,26 @@ pub fn report_page(
                 }
                 button type="button" data-print="" { (ctx.t("web.print")) }
             }
-            @if saved.is_none() {
-                form.save.no-print method="post" action="/assess/save" {
-                    input type="hidden" name="csrf" value=(ctx.session.csrf);
-                    input type="hidden" name="request" value=(request_json);
-                    fieldset {
-                        legend { (ctx.t("web.save_title")) }
-                        p.hint { (ctx.t("web.save_help")) }
-                        div.grid {
-                            div.field { label for="save-mrn" { (ctx.t("web.mrn")) } input #save-mrn name="mrn" required maxlength="64"; }
-                            div.field { label for="save-name" { (ctx.t("web.patient_name")) } input #save-name name="name" maxlength="200"; }
-                            div.field { label for="save-birth" { (ctx.t("web.birth_date")) } input #save-birth name="birth_date" type="date"; }
-                        }
-                        button.primary type="submit" { (ctx.t("web.save")) }
+        }
+        // The report's summary comes right under the actions, so it is above the fold at
+        // 1280×800; saving to the registry follows the report.
+        article.report.embedded { (trusted_html(fragment)) }
+        @if saved.is_none() {
+            form.save.no-print method="post" action="/assess/save" {
+                input type="hidden" name="csrf" value=(ctx.session.csrf);
+                input type="hidden" name="request" value=(request_json);
+                fieldset {
+                    legend { (ctx.t("web.save_title")) }
+                    p.hint { (ctx.t("web.save_help")) }
+                    div.grid {
+                        div.field { label for="save-mrn" { (ctx.t("web.mrn")) } input #save-mrn name="mrn" required maxlength="64"; }
+                        div.field { label for="save-name" { (ctx.t("web.patient_name")) } input #save-name name="name" maxlength="200"; }
+                        div.field { label for="save-birth" { (ctx.t("web.birth_date")) } input #save-birth name="birth_date" type="date"; }
                     }
+                    button.primary type="submit" { (ctx.t("web.save")) }
                 }
             }
         }
-        article.report.embedded { (trusted_html(fragment)) }
     };
     respond(
         StatusCode::OK,
