@@ -890,11 +890,8 @@ fn medication_card(
     request: &AssessmentRequest,
     lang: Lang,
 ) -> Option<Card> {
-    let cc = r.get("medicationCodeableConcept");
-    let drug = crate::fhir::codings(cc)
-        .into_iter()
-        .filter(|c| c.system == codes::ATC)
-        .find_map(|c| codes::atc_drug(c.code))?;
+    // ATC, RxNorm or a local code of the code map (contained Medication followed).
+    let drug = crate::mapping::medication_drug(r)?;
     if !drug.is_antiosteoporosis() {
         return None;
     }

@@ -18,6 +18,7 @@ pub mod assess;
 pub mod auth;
 pub mod cards;
 pub mod cds;
+pub mod codemap;
 pub mod codes;
 pub mod discovery;
 pub mod fhir;
