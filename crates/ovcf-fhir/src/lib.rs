@@ -24,6 +24,7 @@ pub mod discovery;
 pub mod fhir;
 pub mod mapping;
 pub mod outbound;
+pub mod quality;
 
 pub use assess::{FhirAssessError, FhirAssessment, assess_mapped, request_for_orders};
 pub use auth::{AuthError, CdsAuth, Claims};
