@@ -75,16 +75,57 @@ pub fn line(issue: &MappingIssue, lang: Lang) -> String {
     format!("- {what}: {reason} [{}]", issue.resource)
 }
 
-/// The data-quality lines (at most [`MAX_LINES`], then a count).
+/// Display order of fields: renal function first (it gates drugs), then calcium, 25(OH)D, DXA,
+/// pain, the rest.
+fn field_order(field: Option<&str>) -> u8 {
+    match field.unwrap_or("") {
+        "labs.egfr_ml_min" | "labs.crcl_ml_min" => 0,
+        "fractures" => 1,
+        "labs.calcium_mmol_l" => 2,
+        "labs.vitamin_d_nmol_l" => 3,
+        f if f.starts_with("bone_density") => 4,
+        "fractures[].pain_vas" => 5,
+        f if f.starts_with("prefetch.") => 6,
+        _ => 7,
+    }
+}
+
+/// The data-quality lines: one per (field, kind of issue) with a count of repeats, most
+/// important first, at most [`MAX_LINES`], then a count (every issue is in the extension).
 pub fn lines(mapped: &MappedRequest, lang: Lang) -> Vec<String> {
-    let issues = clinician_issues(mapped);
-    let mut out: Vec<String> = issues.iter().take(MAX_LINES).map(|i| line(i, lang)).collect();
-    if issues.len() > MAX_LINES {
+    let mut groups: Vec<(&MappingIssue, usize)> = Vec::new();
+    for i in clinician_issues(mapped) {
+        match groups
+            .iter_mut()
+            .find(|(g, _)| g.field == i.field && g.code == i.code)
+        {
+            Some((_, n)) => *n += 1,
+            None => groups.push((i, 1)),
+        }
+    }
+    groups.sort_by_key(|(i, _)| (field_order(i.field.as_deref()), i.severity));
+    let mut out: Vec<String> = groups
+        .iter()
+        .take(MAX_LINES)
+        .map(|(i, n)| {
+            let mut l = line(i, lang);
+            if *n > 1 {
+                l.push_str(&tf(
+                    "card",
+                    "dq_repeat",
+                    lang,
+                    &[("n", &(n - 1).to_string())],
+                ));
+            }
+            l
+        })
+        .collect();
+    if groups.len() > MAX_LINES {
         out.push(tf(
             "card",
             "dq_more",
             lang,
-            &[("n", &(issues.len() - MAX_LINES).to_string())],
+            &[("n", &(groups.len() - MAX_LINES).to_string())],
         ));
     }
     out
@@ -96,12 +137,10 @@ pub fn append_to_plan_card(cards: &mut [Card], mapped: &MappedRequest, lang: Lan
     if l.is_empty() {
         return;
     }
-    if let Some(plan) = cards.iter_mut().find(|c| {
-        c.source
-            .topic
-            .as_ref()
-            .is_some_and(|tp| tp.code == "plan")
-    }) {
+    if let Some(plan) = cards
+        .iter_mut()
+        .find(|c| c.source.topic.as_ref().is_some_and(|tp| tp.code == "plan"))
+    {
         let detail = plan.detail.get_or_insert_with(String::new);
         detail.push_str(&format!(
             "\n\n**{}**\n\n{}",
@@ -159,7 +198,11 @@ pub fn no_assessment_cards(mapped: &MappedRequest, lang: Lang) -> Vec<Card> {
     let detail = if l.is_empty() {
         String::new()
     } else {
-        format!("**{}**\n\n{}", t("card", "data_quality", lang), l.join("\n"))
+        format!(
+            "**{}**\n\n{}",
+            t("card", "data_quality", lang),
+            l.join("\n")
+        )
     };
     vec![Card {
         uuid: Some(new_uuid()),
@@ -186,11 +229,9 @@ fn lang_sep(lang: Lang) -> &'static str {
 pub fn unobtained_prefetch(req: &HookRequest) -> Vec<String> {
     crate::discovery::prefetch_templates()
         .into_keys()
-        .filter(|k| {
-            match req.prefetch.as_ref().and_then(|p| p.get(k)) {
-                None | Some(Value::Null) => true,
-                Some(v) => crate::fhir::resource_type(v) == Some("OperationOutcome"),
-            }
+        .filter(|k| match req.prefetch.as_ref().and_then(|p| p.get(k)) {
+            None | Some(Value::Null) => true,
+            Some(v) => crate::fhir::resource_type(v) == Some("OperationOutcome"),
         })
         .collect()
 }
