@@ -329,6 +329,10 @@ struct RawSource {
     status: Option<String>,
 }
 
+/// A field's units: canonical unit, whether an absent unit is accepted, and (normalised unit,
+/// factor) pairs.
+type UnitSpec = (String, bool, Vec<(String, f64)>);
+
 /// Why a code map (or overlay) was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("code map: {}", .0.join("; "))]
@@ -349,7 +353,7 @@ pub struct CodeMap {
     unused: HashMap<(String, String), UnusedReason>,
     /// (system key, code, fields) of panels read through their components.
     panels: Vec<(String, String, Vec<Field>)>,
-    units: HashMap<&'static str, (String, bool, Vec<(String, f64)>)>,
+    units: HashMap<&'static str, UnitSpec>,
     windows: HashMap<Field, u32>,
     drugs: HashMap<(String, String), Drug>,
     atc_prefixes: Vec<(String, Drug)>,

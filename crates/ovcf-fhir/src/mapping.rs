@@ -62,6 +62,8 @@ pub enum IssueCode {
     NotAssessed,
     /// A value the engine uses has no usable FHIR source (absent, not assumed).
     Absent,
+    /// A pain score dated before the fracture's onset.
+    BeforeOnset,
 }
 
 impl IssueCode {
@@ -72,6 +74,7 @@ impl IssueCode {
             IssueCode::PartialDate | IssueCode::MissingLevel | IssueCode::Absent => "incomplete",
             IssueCode::Stale | IssueCode::NotFinal | IssueCode::NotAssessed => "business-rule",
             IssueCode::UnreadableValue => "value",
+            IssueCode::BeforeOnset => "business-rule",
             IssueCode::KnownUnused => "informational",
             IssueCode::FutureDate | IssueCode::OtherPatient | IssueCode::ContractViolation => {
                 "business-rule"
@@ -1284,7 +1287,7 @@ impl Mapper<'_> {
             {
                 self.value_issue(
                     IssueSeverity::Warning,
-                    IssueCode::NotUsed,
+                    IssueCode::BeforeOnset,
                     o.res,
                     "effective[x]",
                     field,
@@ -1515,12 +1518,15 @@ impl Mapper<'_> {
             found.sort();
             found.dedup();
             if found.is_empty() {
-                self.issue(
-                    IssueSeverity::Warning,
-                    IssueCode::MissingLevel,
-                    r,
-                    "bodySite",
-                    "vertebral fracture without a vertebral level (T1–L5): decisions that depend on the level are withheld",
+                self.issues.push(
+                    MappingIssue::new(
+                        IssueSeverity::Warning,
+                        IssueCode::MissingLevel,
+                        fhir::label(r),
+                        "bodySite",
+                        "vertebral fracture without a vertebral level (T1–L5): decisions that depend on the level are withheld",
+                    )
+                    .with_field("fractures"),
                 );
                 let onset = self.onset_days(r);
                 self.unlevelled.push(onset);

@@ -40,19 +40,21 @@ pub fn clinician_issues(mapped: &MappedRequest) -> Vec<&MappingIssue> {
     out
 }
 
-fn reason_key(code: IssueCode) -> &'static str {
-    match code {
+fn reason_key(issue: &MappingIssue) -> &'static str {
+    match issue.code {
         IssueCode::UnsupportedUnit => "unit",
         IssueCode::Stale => "stale",
         IssueCode::NotFinal => "not_final",
         IssueCode::UnreadableValue => "unreadable",
         IssueCode::OutOfRange => "out_of_range",
         IssueCode::Conflict => "conflict",
+        IssueCode::MissingLevel if issue.field.as_deref() == Some("fractures") => "no_level",
         IssueCode::MissingLevel => "no_site",
         IssueCode::NotAssessed => "traumatic",
         IssueCode::Absent => "absent",
         IssueCode::FutureDate => "future",
         IssueCode::PartialDate => "partial_date",
+        IssueCode::BeforeOnset => "before_onset",
         _ => "not_used",
     }
 }
@@ -71,8 +73,12 @@ pub fn line(issue: &MappingIssue, lang: Lang) -> String {
     if let Some(d) = &issue.date {
         what.push_str(&format!(" ({d})"));
     }
-    let reason = t("dq_reason", reason_key(issue.code), lang);
-    format!("- {what}: {reason} [{}]", issue.resource)
+    let reason = t("dq_reason", reason_key(issue), lang);
+    if issue.resource == "AssessmentRequest" || issue.resource == "HookRequest" {
+        format!("- {what}: {reason}")
+    } else {
+        format!("- {what}: {reason} [{}]", issue.resource)
+    }
 }
 
 /// Display order of fields: renal function first (it gates drugs), then calcium, 25(OH)D, DXA,

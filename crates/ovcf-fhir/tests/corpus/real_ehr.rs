@@ -126,7 +126,7 @@ fn base_case_maps_completely_with_synthea_noise() {
         (Some(-2.9), Some(-2.4))
     );
     // Synthea's pain scores of 2009–2019 are before the fracture's onset: reported, not used.
-    assert!(has_issue(&m, IssueCode::NotUsed, Field::Pain.path()));
+    assert!(has_issue(&m, IssueCode::BeforeOnset, Field::Pain.path()));
     let a = assess_mapped(&m).unwrap();
     assert_eq!(a.report.treatment.plan, Plan::Kyphoplasty);
 }
@@ -530,7 +530,7 @@ fn pain_counts_only_on_or_after_onset_at_its_level_and_recent() {
     assert!(
         m.issues
             .iter()
-            .any(|i| i.resource == "Observation/p-old" && i.code == IssueCode::NotUsed)
+            .any(|i| i.resource == "Observation/p-old" && i.code == IssueCode::BeforeOnset)
     );
     // The plan no longer rests on it: pain is unknown (insufficient data, not "conservative").
     let a = assess_mapped(&m).unwrap();
@@ -926,6 +926,11 @@ fn corpus_summary() {
             "corpus {name}: request={} issues_for_clinician={warn}",
             m.request.is_some()
         );
+        for lang in [Lang::En, Lang::Zh] {
+            for l in quality::lines(&m, lang) {
+                eprintln!("    {l}");
+            }
+        }
     }
     eprintln!("corpus: {complete} complete, {partial} partial, {none} not assessed");
     assert_eq!(complete + partial + none, cases.len());
