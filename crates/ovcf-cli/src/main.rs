@@ -231,7 +231,11 @@ fn fhir_map(
         Ok(v) => vec![v],
         Err(_) => {
             let mut out = Vec::new();
-            for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+            for (i, line) in text
+                .lines()
+                .enumerate()
+                .filter(|(_, l)| !l.trim().is_empty())
+            {
                 match serde_json::from_str(line) {
                     Ok(v) => out.push(v),
                     Err(e) => {
@@ -243,8 +247,10 @@ fn fhir_map(
             out
         }
     };
-    let resources: Vec<&serde_json::Value> =
-        docs.iter().flat_map(ovcf_fhir::fhir::bundle_resources).collect();
+    let resources: Vec<&serde_json::Value> = docs
+        .iter()
+        .flat_map(ovcf_fhir::fhir::bundle_resources)
+        .collect();
     let mapped = ovcf_fhir::map_resources(&resources, patient, as_of);
     let assessed = ovcf_fhir::assess_mapped(&mapped).ok();
     let flang = match lang {
@@ -281,7 +287,11 @@ fn fhir_map(
             };
             writeln!(s, "request: {state}")?;
             if !mapped.missing_required.is_empty() {
-                writeln!(s, "missing required: {}", mapped.missing_required.join(", "))?;
+                writeln!(
+                    s,
+                    "missing required: {}",
+                    mapped.missing_required.join(", ")
+                )?;
             }
             if let Some(p) = plan {
                 writeln!(s, "plan: {}", p.as_str())?;

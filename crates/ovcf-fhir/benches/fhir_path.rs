@@ -50,5 +50,22 @@ fn bench(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench);
+/// The parts, to see where the time goes.
+fn parts(c: &mut Criterion) {
+    let text = bundle_17k();
+    let as_of = Date::new(2026, 11, 24).unwrap();
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let m = ovcf_fhir::map_bundle(&v, Some("p-100"), as_of);
+    c.bench_function("fhir/parse_17k", |b| {
+        b.iter(|| black_box(serde_json::from_str::<Value>(black_box(&text)).unwrap()))
+    });
+    c.bench_function("fhir/map_17k", |b| {
+        b.iter(|| black_box(ovcf_fhir::map_bundle(black_box(&v), Some("p-100"), as_of)))
+    });
+    c.bench_function("fhir/assess_mapped", |b| {
+        b.iter(|| black_box(ovcf_fhir::assess_mapped(black_box(&m)).unwrap()))
+    });
+}
+
+criterion_group!(benches, bench, parts);
 criterion_main!(benches);

@@ -349,8 +349,9 @@ pub struct CodeMap {
     /// (system key, normalised code) → kind.
     conditions: HashMap<(String, String), FractureKind>,
     condition_prefixes: Vec<(String, String, FractureKind)>,
-    observations: HashMap<(String, String), ObsDef>,
-    unused: HashMap<(String, String), UnusedReason>,
+    /// system key → code → definition (nested so that look-ups borrow, never allocate).
+    observations: HashMap<String, HashMap<String, ObsDef>>,
+    unused: HashMap<String, HashMap<String, UnusedReason>>,
     /// (system key, code, fields) of panels read through their components.
     panels: Vec<(String, String, Vec<Field>)>,
     units: HashMap<&'static str, UnitSpec>,
@@ -471,10 +472,13 @@ impl CodeMap {
                 continue;
             };
             for c in &u.codes {
-                if m.observations.contains_key(&(sys.clone(), c.clone())) {
+                if m.observations.get(&sys).is_some_and(|o| o.contains_key(c)) {
                     problems.push(format!("{c} is both read and known_unused"));
                 }
-                m.unused.insert((sys.clone(), c.clone()), u.reason);
+                m.unused
+                    .entry(sys.clone())
+                    .or_default()
+                    .insert(c.clone(), u.reason);
             }
             let _ = u.status;
             check_sources(&raw, &u.sources, "[[known_unused]]", &mut problems);
@@ -508,7 +512,12 @@ impl CodeMap {
             if !m.windows.contains_key(&f) {
                 problems.push(format!("no [[window]] for {}", f.path()));
             }
-            if !m.observations.values().any(|o| o.field == f) {
+            if !m
+                .observations
+                .values()
+                .flat_map(HashMap::values)
+                .any(|o| o.field == f)
+            {
                 problems.push(format!("no [[observation]] code for {}", f.path()));
             }
         }
@@ -638,7 +647,9 @@ impl CodeMap {
                 };
                 if self
                     .observations
-                    .insert((key.clone(), code.trim().to_string()), def)
+                    .entry(key.clone())
+                    .or_default()
+                    .insert(code.trim().to_string(), def)
                     .is_some()
                 {
                     problems.push(format!(
@@ -730,17 +741,13 @@ impl CodeMap {
     /// What an Observation coding fills.
     pub fn observation(&self, system: &str, code: &str) -> Option<ObsDef> {
         let key = self.system_key(system)?;
-        self.observations
-            .get(&(key.to_string(), code.trim().to_string()))
-            .copied()
+        self.observations.get(key)?.get(code.trim()).copied()
     }
 
     /// A known code that is deliberately not read, with the reason.
     pub fn unused(&self, system: &str, code: &str) -> Option<UnusedReason> {
         let key = self.system_key(system)?;
-        self.unused
-            .get(&(key.to_string(), code.trim().to_string()))
-            .copied()
+        self.unused.get(key)?.get(code.trim()).copied()
     }
 
     /// The drug a medication coding names (ATC exact, ATC class prefix, RxNorm, local codes).
@@ -815,11 +822,13 @@ impl CodeMap {
     /// The Observation codes per system URI the discovery templates ask for (sorted, unique).
     pub fn prefetch_codes(&self, fields: &[Field]) -> Vec<(String, String)> {
         let mut out: BTreeSet<(String, String)> = BTreeSet::new();
-        for ((sys, code), def) in &self.observations {
-            if fields.contains(&def.field)
-                && let Some(uri) = self.canonical.get(sys)
-            {
-                out.insert((uri.clone(), code.clone()));
+        for (sys, codes) in &self.observations {
+            for (code, def) in codes {
+                if fields.contains(&def.field)
+                    && let Some(uri) = self.canonical.get(sys)
+                {
+                    out.insert((uri.clone(), code.clone()));
+                }
             }
         }
         for (sys, code, pf) in &self.panels {
@@ -837,7 +846,8 @@ impl CodeMap {
         let mut out: Vec<(String, String, ObsDef)> = self
             .observations
             .iter()
-            .filter_map(|((s, c), d)| Some((self.canonical.get(s)?.clone(), c.clone(), *d)))
+            .flat_map(|(s, codes)| codes.iter().map(move |(c, d)| (s, c, d)))
+            .filter_map(|(s, c, d)| Some((self.canonical.get(s)?.clone(), c.clone(), *d)))
             .collect();
         out.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
         out

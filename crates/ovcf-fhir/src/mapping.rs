@@ -1007,9 +1007,9 @@ impl Mapper<'_> {
         let r = o.res;
         let v = o.val;
         let at = o.at.as_str();
-        let shown = quantity_text(v);
+        // The value as written is built only when something is reported.
         let report = |m: &mut Self, sev, code, path: String, msg: String| match field {
-            Some(f) => m.value_issue(sev, code, r, &path, f, shown.clone(), o.date, msg),
+            Some(f) => m.value_issue(sev, code, r, &path, f, quantity_text(v), o.date, msg),
             None => m.issue(sev, code, r, &path, msg),
         };
         let mut factor = 1.0;

@@ -885,7 +885,17 @@ fn cards_show_no_catalogue_keys() {
             };
             for c in cards {
                 let text = format!("{} {}", c.summary, c.detail.unwrap_or_default());
-                for key in ["dq_field.", "dq_reason.", "card.", "order."] {
+                for key in [
+                    "dq_field.",
+                    "dq_reason.",
+                    "field.",
+                    "card.",
+                    "order.",
+                    "plan.",
+                    "drug.",
+                    "workup.",
+                    "avoid_reason.",
+                ] {
                     assert!(!text.contains(key), "{key} in {text}");
                 }
             }
