@@ -24,6 +24,10 @@ struct Cli {
     command: Command,
     #[command(flatten)]
     registry: registry::GlobalOpts,
+    /// A hospital's code-map overlay (local drug/observation/condition codes, same format as
+    /// knowledge/fhir-codes.toml); used by `serve` and `fhir map`.
+    #[arg(long, global = true, env = "OVCF_CODE_MAP", value_name = "FILE")]
+    code_map: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -50,11 +54,40 @@ enum Command {
         #[arg(long, value_enum, default_value_t = KnowledgeFormat::Text)]
         format: KnowledgeFormat,
     },
+    /// FHIR tools for integrators.
+    #[command(subcommand)]
+    Fhir(FhirCommand),
     #[command(flatten)]
     Registry(registry::RegistryCommand),
     /// `serve`, `user add`, `token create|revoke`, `cds-client add`.
     #[command(flatten)]
     Server(ovcf_server::cli::ServerCommand),
+}
+
+#[derive(Subcommand)]
+enum FhirCommand {
+    /// Map FHIR R4 data (a Bundle, one resource, or NDJSON) to an AssessmentRequest and show
+    /// every issue: what was read, what was not and why, before go-live.
+    Map {
+        /// Bundle / resource JSON or NDJSON file, or '-' for standard input.
+        file: String,
+        #[arg(long, value_enum, default_value_t = MapFormat::Json)]
+        format: MapFormat,
+        #[arg(long, value_enum, default_value_t = LangArg::En)]
+        lang: LangArg,
+        /// The patient in context (resources of other patients are reported and skipped).
+        #[arg(long)]
+        patient: Option<String>,
+        /// Assessment date (YYYY-MM-DD); default today.
+        #[arg(long)]
+        as_of: Option<String>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum MapFormat {
+    Json,
+    Text,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -120,7 +153,20 @@ pub(crate) fn write_stdout(text: &str) -> anyhow::Result<()> {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Some(path) = &cli.code_map {
+        let text = read_input(path)?;
+        let map = ovcf_fhir::codemap::CodeMap::with_overlay(&text)
+            .map_err(|e| anyhow::anyhow!("{path}: {e}"))?;
+        ovcf_fhir::codemap::install(map).map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
     match cli.command {
+        Command::Fhir(FhirCommand::Map {
+            file,
+            format,
+            lang,
+            patient,
+            as_of,
+        }) => fhir_map(&file, format, lang, patient.as_deref(), as_of.as_deref()),
         Command::Assess {
             file,
             format,
@@ -164,6 +210,114 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             cli.registry.user.as_deref(),
         ),
     }
+}
+
+/// `ovcf fhir map`: the mapped request, the issues and, when it can be assessed, the plan.
+fn fhir_map(
+    file: &str,
+    format: MapFormat,
+    lang: LangArg,
+    patient: Option<&str>,
+    as_of: Option<&str>,
+) -> anyhow::Result<ExitCode> {
+    use std::fmt::Write as _;
+    let text = read_input(file)?;
+    let as_of = match as_of {
+        Some(d) => Date::parse(d).with_context(|| format!("--as-of {d}: expected YYYY-MM-DD"))?,
+        None => today()?,
+    };
+    // One JSON document, else NDJSON (one resource or Bundle per line).
+    let docs: Vec<serde_json::Value> = match serde_json::from_str(&text) {
+        Ok(v) => vec![v],
+        Err(_) => {
+            let mut out = Vec::new();
+            for (i, line) in text
+                .lines()
+                .enumerate()
+                .filter(|(_, l)| !l.trim().is_empty())
+            {
+                match serde_json::from_str(line) {
+                    Ok(v) => out.push(v),
+                    Err(e) => {
+                        eprintln!("ovcf: {file}: line {}: not JSON ({e})", i + 1);
+                        return Ok(ExitCode::from(2));
+                    }
+                }
+            }
+            out
+        }
+    };
+    let resources: Vec<&serde_json::Value> = docs
+        .iter()
+        .flat_map(ovcf_fhir::fhir::bundle_resources)
+        .collect();
+    let mapped = ovcf_fhir::map_resources(&resources, patient, as_of);
+    let assessed = ovcf_fhir::assess_mapped(&mapped).ok();
+    let flang = match lang {
+        LangArg::Zh => ovcf_fhir::Lang::Zh,
+        LangArg::En => ovcf_fhir::Lang::En,
+    };
+    let lines = ovcf_fhir::quality::lines(&mapped, flang);
+    let plan = assessed.as_ref().map(|a| a.report.treatment.plan);
+    match format {
+        MapFormat::Json => {
+            let doc = serde_json::json!({
+                "code_map_version": ovcf_fhir::codemap::active().version(),
+                "as_of": as_of,
+                "resources": resources.len(),
+                "request": mapped.request,
+                "partial": mapped.partial,
+                "missing_required": mapped.missing_required,
+                "issues": mapped.issues,
+                "plan": plan,
+                "data_quality": lines,
+            });
+            write_stdout(&(serde_json::to_string_pretty(&doc)? + "\n"))?;
+        }
+        MapFormat::Text => {
+            let mut s = String::new();
+            writeln!(s, "code map {}", ovcf_fhir::codemap::active().version())?;
+            writeln!(s, "{} resource(s), as of {as_of}", resources.len())?;
+            let state = if mapped.request.is_some() {
+                "complete"
+            } else if assessed.is_some() {
+                "partial (decisions depending on missing fields withheld)"
+            } else {
+                "not assessable"
+            };
+            writeln!(s, "request: {state}")?;
+            if !mapped.missing_required.is_empty() {
+                writeln!(
+                    s,
+                    "missing required: {}",
+                    mapped.missing_required.join(", ")
+                )?;
+            }
+            if let Some(p) = plan {
+                writeln!(s, "plan: {}", p.as_str())?;
+            }
+            writeln!(s, "\ndata quality:")?;
+            for l in &lines {
+                writeln!(s, "  {l}")?;
+            }
+            writeln!(s, "\nissues ({}):", mapped.issues.len())?;
+            for i in &mapped.issues {
+                let sev = serde_json::to_value(i.severity)?;
+                let code = serde_json::to_value(i.code)?;
+                writeln!(
+                    s,
+                    "  {:<11} {:<17} {} {}: {}",
+                    sev.as_str().unwrap_or(""),
+                    code.as_str().unwrap_or(""),
+                    i.resource,
+                    i.path,
+                    i.message
+                )?;
+            }
+            write_stdout(&s)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn render(

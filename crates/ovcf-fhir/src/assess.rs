@@ -391,6 +391,34 @@ fn insufficient_data_recommendation() -> Option<Recommendation> {
     Some(ovcf_core::engine::recommendation_of(k, def))
 }
 
+/// eGFR used only to ask the engine "would this drug be avoided with low renal function?"
+/// (a what-if evaluation for order-sign; never a value behind advice).
+const LOW_RENAL_PROBE: f64 = 10.0;
+
+/// Whether the engine avoids `drug` for renal reasons when renal function is low, asked only
+/// when the request has no eGFR and no CrCl (renal function unknown). The engine decides; the
+/// order-sign card then asks for renal function instead of staying silent.
+pub fn renal_dependent_unknown(
+    request: &ovcf_core::AssessmentRequest,
+    drug: ovcf_core::request::Drug,
+    today: Date,
+) -> bool {
+    let labs = request.labs.unwrap_or_default();
+    if labs.egfr_ml_min.is_some() || labs.crcl_ml_min.is_some() {
+        return false;
+    }
+    let mut low = request.clone();
+    low.labs = Some(ovcf_core::request::Labs {
+        egfr_ml_min: Some(LOW_RENAL_PROBE),
+        ..labs
+    });
+    ovcf_core::assess(&low, today).is_ok_and(|r| {
+        r.pharmacotherapy.avoid.iter().any(|a| {
+            a.drug == drug && a.reason == ovcf_core::report::AvoidReason::RenalContraindication
+        })
+    })
+}
+
 /// `today` helper for callers without an `as_of`: the civil date of a timestamp in UTC.
 pub fn utc_date(now: jiff::Timestamp) -> Option<Date> {
     let d = now.to_zoned(jiff::tz::TimeZone::UTC).date();

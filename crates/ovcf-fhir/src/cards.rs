@@ -158,7 +158,7 @@ pub fn catalogue_problems() -> Vec<String> {
 }
 
 /// A catalogue text; the key itself when missing (a test checks every key the code uses).
-fn t(section: &str, key: &str, lang: Lang) -> String {
+pub(crate) fn t(section: &str, key: &str, lang: Lang) -> String {
     catalogue()
         .entries
         .get(section)
@@ -169,7 +169,7 @@ fn t(section: &str, key: &str, lang: Lang) -> String {
         )
 }
 
-fn tf(section: &str, key: &str, lang: Lang, params: &[(&str, &str)]) -> String {
+pub(crate) fn tf(section: &str, key: &str, lang: Lang, params: &[(&str, &str)]) -> String {
     let mut s = t(section, key, lang);
     for (k, v) in params {
         s = s.replace(&format!("{{{k}}}"), v);
@@ -213,7 +213,7 @@ fn first_sentence(text: &str) -> &str {
     }
 }
 
-fn clamp(s: &str) -> String {
+pub(crate) fn clamp(s: &str) -> String {
     if s.chars().count() < SUMMARY_LIMIT {
         return s.to_string();
     }
@@ -234,11 +234,11 @@ fn indicator(s: Severity) -> Indicator {
     }
 }
 
-fn new_uuid() -> String {
+pub(crate) fn new_uuid() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
-fn source(topic: &str, display: &str, lang: Lang) -> Source {
+pub(crate) fn source(topic: &str, display: &str, lang: Lang) -> Source {
     Source {
         label: t("card", "source_label", lang),
         url: None,
@@ -930,11 +930,8 @@ fn medication_card(
     request: &AssessmentRequest,
     lang: Lang,
 ) -> Option<Card> {
-    let cc = r.get("medicationCodeableConcept");
-    let drug = crate::fhir::codings(cc)
-        .into_iter()
-        .filter(|c| c.system == codes::ATC)
-        .find_map(|c| codes::atc_drug(c.code))?;
+    // ATC, RxNorm or a local code of the code map (contained Medication followed).
+    let drug = crate::mapping::medication_drug(r)?;
     if !drug.is_antiosteoporosis() {
         return None;
     }
@@ -1008,6 +1005,17 @@ fn medication_card(
             Indicator::Critical,
             "denosumab_to_pth_switch",
             sugg,
+            lang,
+        ));
+    }
+    // 2b. Renal function unknown and the engine avoids this drug with low renal function.
+    if crate::assess::renal_dependent_unknown(request, drug, report.as_of) {
+        return Some(order_card(
+            tf("card", "renal_unknown", lang, &[("drug", &word)]),
+            tf("card", "renal_unknown_detail", lang, &[("drug", &word)]),
+            Indicator::Warning,
+            "renal_function_unknown",
+            delete_suggestion(r, lang, false).into_iter().collect(),
             lang,
         ));
     }

@@ -111,6 +111,9 @@ pub struct CardResponse {
     pub cards: Vec<Card>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub system_actions: Vec<Action>,
+    /// CDS Hooks extension (the mapping's data-quality report, `org.ovcf-pathway.mapping`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extension: Option<Value>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -35,8 +35,8 @@ pub const LOINC_DXA_FEMUR_T: &str = "38263-0";
 pub const LOINC_DXA_HIP_T: &str = "38264-8";
 /// LOINC, pain severity 0–10 verbal numeric rating, reported (◐).
 pub const LOINC_PAIN: &str = "72514-3";
-/// LOINC eGFR codes accepted on input (◐): CKD-EPI 2021, CKD-EPI 2009, MDRD, MDRD non-black.
-pub const LOINC_EGFR: [&str; 4] = ["98979-8", "62238-1", "33914-3", "48642-3"];
+/// LOINC eGFR (CKD-EPI 2021) written on outbound Observations; inbound codes are in the code map.
+pub const LOINC_EGFR_OUT: &str = "98979-8";
 
 /// SNOMED CT body structure "Structure of neck of femur" (◐).
 pub const SNOMED_FEMORAL_NECK: &str = "29627003";
@@ -77,60 +77,10 @@ pub fn vertebra_snomed(level: Level) -> &'static str {
         .map_or("", |(_, c)| c)
 }
 
-/// Is this Condition coding a vertebral compression / osteoporotic vertebral fracture?
-/// ICD-10 (WHO) M80.08, ICD-10-CM M80.08XA/D/G/K/P/S, ICD-10 M48.5 and its subcodes (✔/◐),
-/// SNOMED CT 42942008 "Compression fracture of vertebral column" (✔).
-pub fn is_vertebral_fracture(system: &str, code: &str) -> bool {
-    let c = code.trim().to_ascii_uppercase();
-    match system {
-        ICD10 | ICD10_CM => c.starts_with("M80.08") || c.starts_with("M48.5"),
-        SNOMED => c == "42942008",
-        _ => false,
-    }
-}
-
-/// Drug from an ATC code (◐). Sub-codes of the NSAID class M01A count as `nsaid`, of M01AH as
-/// `cox2_inhibitor`.
-pub fn atc_drug(code: &str) -> Option<Drug> {
-    let c = code.trim().to_ascii_uppercase();
-    let exact = match c.as_str() {
-        "M05BA04" => Some(Drug::Alendronate),
-        "M05BA07" => Some(Drug::Risedronate),
-        "M05BA06" => Some(Drug::Ibandronate),
-        "M05BA08" => Some(Drug::ZoledronicAcid),
-        "M05BX04" => Some(Drug::Denosumab),
-        "H05AA02" => Some(Drug::Teriparatide),
-        "H05AA04" => Some(Drug::Abaloparatide),
-        "M05BX06" => Some(Drug::Romosozumab),
-        "H05BA01" => Some(Drug::Calcitonin),
-        _ => None,
-    };
-    if exact.is_some() {
-        return exact;
-    }
-    if c.starts_with("M01AH") {
-        return Some(Drug::Cox2Inhibitor);
-    }
-    if c.starts_with("M01A") {
-        return Some(Drug::Nsaid);
-    }
-    None
-}
-
-/// The ATC code written on outbound MedicationRequests (cards' "create the alternative").
+/// The ATC code written on outbound MedicationRequests (cards' "create the alternative"): the
+/// first ATC code of the drug in the code map.
 pub fn drug_atc(drug: Drug) -> Option<&'static str> {
-    Some(match drug {
-        Drug::Alendronate => "M05BA04",
-        Drug::Risedronate => "M05BA07",
-        Drug::Ibandronate => "M05BA06",
-        Drug::ZoledronicAcid => "M05BA08",
-        Drug::Denosumab => "M05BX04",
-        Drug::Teriparatide => "H05AA02",
-        Drug::Abaloparatide => "H05AA04",
-        Drug::Romosozumab => "M05BX06",
-        Drug::Calcitonin => "H05BA01",
-        _ => return None,
-    })
+    crate::codemap::active().drug_atc(drug)
 }
 
 /// Vertebroplasty / kyphoplasty from a CPT code (✔: 22510–22512 vertebroplasty, 22513–22515

@@ -7,12 +7,24 @@
 use std::collections::BTreeMap;
 
 use crate::cds::{DiscoveryResponse, Service};
+use crate::codemap::Field;
 use crate::codes;
+use ovcf_core::request::Drug;
 
 pub const PATIENT_VIEW_ID: &str = "ovcf-patient-view";
 pub const ORDER_SIGN_ID: &str = "ovcf-order-sign";
 
 const P: &str = "{{context.patientId}}";
+
+/// The code map's Observation codes for `fields` as search tokens (one declaration: the map).
+fn map_tokens(fields: &[Field]) -> String {
+    crate::codemap::active()
+        .prefetch_codes(fields)
+        .iter()
+        .map(|(s, c)| format!("{s}|{c}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
 
 fn tokens(system: &str, codes: &[&str]) -> String {
     codes
@@ -46,28 +58,28 @@ pub fn prefetch_templates() -> BTreeMap<String, String> {
             "dxa",
             format!(
                 "Observation?patient={P}&code={}&_sort=-date&_count=30",
-                tokens(
-                    codes::LOINC,
-                    &[
-                        codes::LOINC_DXA_LUMBAR_T,
-                        codes::LOINC_DXA_FEMUR_T,
-                        codes::LOINC_DXA_HIP_T
-                    ]
-                )
+                map_tokens(&[Field::LumbarT, Field::FemoralNeckT, Field::TotalHipT])
             ),
         ),
         (
             "egfr",
             format!(
-                "Observation?patient={P}&code={}&_sort=-date&_count=10",
-                tokens(codes::LOINC, &codes::LOINC_EGFR)
+                "Observation?patient={P}&code={}&_sort=-date&_count=20",
+                map_tokens(&[Field::Egfr, Field::Crcl])
+            ),
+        ),
+        (
+            "labs",
+            format!(
+                "Observation?patient={P}&code={}&_sort=-date&_count=30",
+                map_tokens(&[Field::Calcium, Field::VitaminD, Field::P1np, Field::Ctx])
             ),
         ),
         (
             "pain",
             format!(
                 "Observation?patient={P}&code={}&_sort=-date&_count=10",
-                tokens(codes::LOINC, &[codes::LOINC_PAIN])
+                map_tokens(&[Field::Pain])
             ),
         ),
         (
@@ -77,8 +89,9 @@ pub fn prefetch_templates() -> BTreeMap<String, String> {
                 tokens(codes::OVCF_OBSERVATION, &own_observation_codes())
             ),
         ),
-        // Medications by ATC class prefix cannot be searched by equality (M01A*): all of the
-        // patient's medication records; the mapping reads only ATC-coded ones it knows.
+        // Medications by ATC class prefix cannot be searched by equality (M01A*), and RxNorm /
+        // local codes are many: all of the patient's medication records; the mapping reads the
+        // ones whose ATC, RxNorm or local code the code map knows.
         (
             "medicationRequests",
             format!("MedicationRequest?patient={P}"),
@@ -91,7 +104,12 @@ pub fn prefetch_templates() -> BTreeMap<String, String> {
             "medicationAdministrations",
             format!(
                 "MedicationAdministration?patient={P}&code={}",
-                tokens(codes::ATC, &["M05BX04", "M05BA08"])
+                [Drug::Denosumab, Drug::ZoledronicAcid]
+                    .into_iter()
+                    .flat_map(|d| crate::codemap::active().drug_codes(d))
+                    .map(|(s, c)| format!("{s}|{c}"))
+                    .collect::<Vec<_>>()
+                    .join(",")
             ),
         ),
         ("procedures", format!("Procedure?patient={P}&code={cpt}")),

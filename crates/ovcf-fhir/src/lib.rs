@@ -18,11 +18,13 @@ pub mod assess;
 pub mod auth;
 pub mod cards;
 pub mod cds;
+pub mod codemap;
 pub mod codes;
 pub mod discovery;
 pub mod fhir;
 pub mod mapping;
 pub mod outbound;
+pub mod quality;
 
 pub use assess::{FhirAssessError, FhirAssessment, assess_mapped, request_for_orders};
 pub use auth::{AuthError, CdsAuth, Claims};

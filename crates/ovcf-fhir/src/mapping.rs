@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::cds::HookRequest;
+use crate::codemap::{self, CodeMap, Field, FractureKind, Side, SiteNeed, UnitRead};
 use crate::codes::{self, own};
 use crate::fhir::{self, FhirDate};
 
@@ -49,6 +50,20 @@ pub enum IssueCode {
     OtherPatient,
     PrefetchError,
     ContractViolation,
+    /// Older than the field's window (knowledge/fhir-codes.toml `[[window]]`).
+    Stale,
+    /// Observation status other than final/amended/corrected.
+    NotFinal,
+    /// A value the mapping cannot read as a number (text, a censored `<`/`>` value).
+    UnreadableValue,
+    /// A code the map knows and deliberately does not read (BMD instead of T-score …).
+    KnownUnused,
+    /// A vertebral fracture coded as trauma: not assessed as OVCF.
+    NotAssessed,
+    /// A value the engine uses has no usable FHIR source (absent, not assumed).
+    Absent,
+    /// A pain score dated before the fracture's onset.
+    BeforeOnset,
 }
 
 impl IssueCode {
@@ -56,7 +71,11 @@ impl IssueCode {
     pub fn fhir_issue_type(self) -> &'static str {
         match self {
             IssueCode::InvalidValue | IssueCode::UnsupportedUnit | IssueCode::OutOfRange => "value",
-            IssueCode::PartialDate | IssueCode::MissingLevel => "incomplete",
+            IssueCode::PartialDate | IssueCode::MissingLevel | IssueCode::Absent => "incomplete",
+            IssueCode::Stale | IssueCode::NotFinal | IssueCode::NotAssessed => "business-rule",
+            IssueCode::UnreadableValue => "value",
+            IssueCode::BeforeOnset => "business-rule",
+            IssueCode::KnownUnused => "informational",
             IssueCode::FutureDate | IssueCode::OtherPatient | IssueCode::ContractViolation => {
                 "business-rule"
             }
@@ -78,6 +97,43 @@ pub struct MappingIssue {
     /// FHIR element path, e.g. `valueQuantity.value`.
     pub path: String,
     pub message: String,
+    /// The request field concerned (`labs.egfr_ml_min`), when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// The value as written in the EHR (value and unit), for the clinician's data-quality list;
+    /// never put into `message` (messages may be logged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// The clinical date of the value (YYYY-MM-DD), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date: Option<String>,
+}
+
+impl MappingIssue {
+    /// An issue with no field, value or date.
+    pub fn new(
+        severity: IssueSeverity,
+        code: IssueCode,
+        resource: impl Into<String>,
+        path: impl Into<String>,
+        message: impl Into<String>,
+    ) -> MappingIssue {
+        MappingIssue {
+            severity,
+            code,
+            resource: resource.into(),
+            path: path.into(),
+            message: message.into(),
+            field: None,
+            value: None,
+            date: None,
+        }
+    }
+
+    pub fn with_field(mut self, field: &str) -> MappingIssue {
+        self.field = Some(field.to_string());
+        self
+    }
 }
 
 /// The patient part of a request as far as FHIR supplied it.
@@ -106,6 +162,9 @@ pub struct PartialRequest {
     /// level, which is never guessed; `assess_mapped` evaluates representative levels instead.
     #[serde(default)]
     pub unlevelled_fractures: Vec<Option<u32>>,
+    /// Current vertebral fractures coded as trauma (ICD-10 S22.0/S32.0): reported, not assessed.
+    #[serde(default)]
+    pub traumatic_fractures: usize,
     pub bone_density: Option<BoneDensityInput>,
     pub labs: Option<Labs>,
     pub medications: Vec<Medication>,
@@ -251,24 +310,36 @@ pub fn map_hook_request(req: &HookRequest, as_of: Date) -> MappedRequest {
     }
     let mut mapped = map_resources(&resources, req.patient_id(), as_of);
     for key in outcome_keys {
-        mapped.issues.push(MappingIssue {
-            severity: IssueSeverity::Warning,
-            code: IssueCode::PrefetchError,
-            resource: "OperationOutcome".into(),
-            path: format!("prefetch.{key}"),
-            message: "the client reported an error for this prefetch key; its data are missing"
-                .into(),
-        });
+        mapped.issues.push(MappingIssue::new(
+            IssueSeverity::Warning,
+            IssueCode::PrefetchError,
+            "OperationOutcome",
+            format!("prefetch.{key}"),
+            "the client reported an error for this prefetch key; its data are missing",
+        ));
     }
     mapped
 }
 
-/// Maps a set of resources for one patient at `as_of`.
+/// Maps a set of resources for one patient at `as_of` with the code map in use
+/// ([`codemap::active`]).
 pub fn map_resources(resources: &[&Value], patient_id: Option<&str>, as_of: Date) -> MappedRequest {
+    map_resources_with(codemap::active(), resources, patient_id, as_of)
+}
+
+/// As [`map_resources`] with an explicit code map (tests, `ovcf fhir map --code-map`).
+pub fn map_resources_with(
+    map: &CodeMap,
+    resources: &[&Value],
+    patient_id: Option<&str>,
+    as_of: Date,
+) -> MappedRequest {
     let mut m = Mapper {
+        map,
         as_of,
         issues: Vec::new(),
         unlevelled: Vec::new(),
+        traumatic: 0,
     };
     let resources = m.own_patient_only(resources, patient_id);
     let mut partial = PartialRequest::default();
@@ -278,11 +349,12 @@ pub fn map_resources(resources: &[&Value], patient_id: Option<&str>, as_of: Date
     partial.patient.comorbidities = m.comorbidities(&resources);
     partial.fractures = m.fractures(&resources, &obs);
     partial.unlevelled_fractures = std::mem::take(&mut m.unlevelled);
+    partial.traumatic_fractures = m.traumatic;
     m.imaging(&resources, &mut partial.fractures);
     let dxa = Dxa {
-        lumbar_spine_t: m.latest_number(&obs, &Slot::LumbarT),
-        femoral_neck_t: m.latest_number(&obs, &Slot::FemoralNeckT),
-        total_hip_t: m.latest_number(&obs, &Slot::TotalHipT),
+        lumbar_spine_t: m.latest_field(&obs, Field::LumbarT),
+        femoral_neck_t: m.latest_field(&obs, Field::FemoralNeckT),
+        total_hip_t: m.latest_field(&obs, Field::TotalHipT),
     };
     if dxa != Dxa::default() {
         partial.bone_density = Some(BoneDensityInput {
@@ -290,12 +362,18 @@ pub fn map_resources(resources: &[&Value], patient_id: Option<&str>, as_of: Date
             ..BoneDensityInput::default()
         });
     }
-    if let Some(egfr) = m.latest_number(&obs, &Slot::Egfr) {
-        partial.labs = Some(Labs {
-            egfr_ml_min: Some(egfr),
-            ..Labs::default()
-        });
+    let labs = Labs {
+        egfr_ml_min: m.latest_field(&obs, Field::Egfr),
+        crcl_ml_min: m.latest_field(&obs, Field::Crcl),
+        calcium_mmol_l: m.latest_field(&obs, Field::Calcium),
+        vitamin_d_nmol_l: m.latest_field(&obs, Field::VitaminD),
+        p1np_ug_l: m.latest_field(&obs, Field::P1np),
+        ctx_ng_ml: m.latest_field(&obs, Field::Ctx),
+    };
+    if labs != Labs::default() {
+        partial.labs = Some(labs);
     }
+    m.report_absent(&partial);
     partial.medications = m.medications(&resources);
     partial.procedure = m.procedure(&resources, &partial.fractures);
 
@@ -336,13 +414,13 @@ pub fn map_resources(resources: &[&Value], patient_id: Option<&str>, as_of: Date
         if let Err(errors) = errors {
             request = None;
             for e in errors {
-                m.issues.push(MappingIssue {
-                    severity: IssueSeverity::Error,
-                    code: IssueCode::ContractViolation,
-                    resource: "AssessmentRequest".into(),
-                    path: e.path,
-                    message: e.message,
-                });
+                m.issues.push(MappingIssue::new(
+                    IssueSeverity::Error,
+                    IssueCode::ContractViolation,
+                    "AssessmentRequest",
+                    e.path,
+                    e.message,
+                ));
             }
         }
     }
@@ -358,10 +436,8 @@ pub fn map_resources(resources: &[&Value], patient_id: Option<&str>, as_of: Date
 /// What an Observation fills.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 enum Slot {
-    LumbarT,
-    FemoralNeckT,
-    TotalHipT,
-    Egfr,
+    /// A lab or DXA field of the code map (pain has its own slot).
+    Field(Field),
     /// Pain; `None` = no level given (applies to every fractured level).
     Pain(Option<Level>),
     /// A patient-level own code.
@@ -372,10 +448,17 @@ enum Slot {
 
 struct Obs<'a> {
     slot: Slot,
+    /// The Observation (label, status, date, bodySite).
     res: &'a Value,
+    /// Where the value is: the Observation itself, or one of its `component`s.
+    val: &'a Value,
+    /// `""` or `component[i].` (element paths in issues).
+    at: String,
     date: Option<Date>,
+    /// Preference on the same day (lower wins; code map `rank`).
+    rank: u8,
+    side: Option<Side>,
 }
-
 pub(crate) const PATIENT_CODES: [&str; 9] = [
     own::NEUROLOGICAL_DEFICIT,
     own::ADHERENCE,
@@ -406,7 +489,8 @@ pub(crate) const LEVEL_CODES: [&str; 15] = [
     own::DEFORMITY_PROGRESSION,
 ];
 
-/// A number with its accepted range and units (normalised: lower case, no spaces, no braces).
+/// A number of an own code with its accepted range and units (normalised as
+/// [`codemap::norm_unit`]).
 struct NumSpec {
     min: f64,
     max: f64,
@@ -415,8 +499,6 @@ struct NumSpec {
     units: &'static [&'static str],
     integer: bool,
 }
-
-const DIMENSIONLESS: &[&str] = &["1", "t-score", "tscore", "sd", "score"];
 
 fn num_spec(slot: &Slot) -> NumSpec {
     let n = |min, max, units| NumSpec {
@@ -431,13 +513,14 @@ fn num_spec(slot: &Slot) -> NumSpec {
         ..n(min, max, &["1"])
     };
     match slot {
-        Slot::LumbarT | Slot::FemoralNeckT | Slot::TotalHipT => n(-7.0, 5.0, DIMENSIONLESS),
-        Slot::Egfr => n(
-            0.0,
-            200.0,
-            &["ml/min/1.73_m2", "ml/min/1.73m2", "ml/min/1.73.m2"],
-        ),
-        Slot::Pain(_) => n(0.0, 10.0, &["score", "1"]),
+        Slot::Field(f) => {
+            let (lo, hi) = f.range();
+            n(lo, hi, &[])
+        }
+        Slot::Pain(_) => {
+            let (lo, hi) = Field::Pain.range();
+            n(lo, hi, &[])
+        }
         Slot::Patient(code) => match *code {
             own::ASA_CLASS => int(1.0, 5.0),
             own::PRIOR_FRAGILITY_FRACTURES => int(0.0, 50.0),
@@ -456,21 +539,26 @@ fn num_spec(slot: &Slot) -> NumSpec {
     }
 }
 
-fn norm_unit(u: &str) -> String {
-    u.chars()
-        .filter(|c| !c.is_whitespace() && *c != '{' && *c != '}')
-        .collect::<String>()
-        .to_lowercase()
+/// The code-map field of a slot (labs, DXA and pain), for units and windows.
+fn slot_field(slot: &Slot) -> Option<Field> {
+    match slot {
+        Slot::Field(f) => Some(*f),
+        Slot::Pain(_) => Some(Field::Pain),
+        _ => None,
+    }
 }
 
-struct Mapper {
+struct Mapper<'m> {
+    map: &'m CodeMap,
     as_of: Date,
     issues: Vec<MappingIssue>,
     /// Onsets of vertebral-fracture Conditions without a level (see `PartialRequest`).
     unlevelled: Vec<Option<u32>>,
+    /// Vertebral fractures coded as trauma (not assessed).
+    traumatic: usize,
 }
 
-impl Mapper {
+impl Mapper<'_> {
     fn issue(
         &mut self,
         severity: IssueSeverity,
@@ -479,13 +567,33 @@ impl Mapper {
         path: &str,
         message: impl Into<String>,
     ) {
-        self.issues.push(MappingIssue {
+        self.issues.push(MappingIssue::new(
             severity,
             code,
-            resource: fhir::label(res),
-            path: path.to_string(),
-            message: message.into(),
-        });
+            fhir::label(res),
+            path,
+            message,
+        ));
+    }
+
+    /// An issue about a value of a request field (with the value and date for the clinician).
+    #[allow(clippy::too_many_arguments)]
+    fn value_issue(
+        &mut self,
+        severity: IssueSeverity,
+        code: IssueCode,
+        res: &Value,
+        path: &str,
+        field: Field,
+        value: Option<String>,
+        date: Option<Date>,
+        message: impl Into<String>,
+    ) {
+        let mut i = MappingIssue::new(severity, code, fhir::label(res), path, message)
+            .with_field(field.path());
+        i.value = value;
+        i.date = date.map(|d| d.to_string());
+        self.issues.push(i);
     }
 
     /// Drops resources whose subject is another patient.
@@ -624,7 +732,9 @@ impl Mapper {
         }
     }
 
-    /// The Observations the mapping uses, each with its slot and date.
+    /// The Observations the mapping uses, each with its slot and date. Components of an
+    /// Observation (DXA panels, eGFR panels) are read like Observations of their own with the
+    /// parent's status, date and bodySite.
     fn observations<'a>(&mut self, resources: &[&'a Value]) -> Vec<Obs<'a>> {
         let mut out = Vec::new();
         for r in resources
@@ -632,74 +742,65 @@ impl Mapper {
             .copied()
             .filter(|r| fhir::resource_type(r) == Some("Observation"))
         {
-            let code = r.get("code");
-            let slot = if let Some(c) = fhir::code_in(code, codes::LOINC) {
-                match c {
-                    codes::LOINC_DXA_LUMBAR_T => Some(Slot::LumbarT),
-                    codes::LOINC_DXA_HIP_T => Some(Slot::TotalHipT),
-                    codes::LOINC_DXA_FEMUR_T => {
-                        if self.is_femoral_neck(r.get("bodySite")) {
-                            Some(Slot::FemoralNeckT)
-                        } else {
-                            self.issue(
-                                IssueSeverity::Warning,
-                                IssueCode::NotUsed,
-                                r,
-                                "bodySite",
-                                "DXA femur T-score without a femoral-neck bodySite; not used",
-                            );
-                            None
-                        }
-                    }
-                    c if codes::LOINC_EGFR.contains(&c) => Some(Slot::Egfr),
-                    codes::LOINC_PAIN => match self.level_of(r, "bodySite") {
-                        Ok(l) => Some(Slot::Pain(l)),
-                        Err(()) => None,
-                    },
-                    _ => None,
+            let mut found: Vec<(Slot, &'a Value, String, u8, Option<Side>)> = Vec::new();
+            if let Some((slot, rank, side)) = self.slot_of(r, r, "") {
+                found.push((slot, r, String::new(), rank, side));
+            }
+            for (i, c) in r
+                .get("component")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .enumerate()
+            {
+                let at = format!("component[{i}].");
+                if let Some((slot, rank, side)) = self.slot_of(r, c, &at) {
+                    found.push((slot, c, at, rank, side));
                 }
-            } else if let Some(c) = fhir::code_in(code, codes::OVCF_OBSERVATION) {
-                if let Some(pc) = PATIENT_CODES.iter().find(|p| **p == c) {
-                    Some(Slot::Patient(pc))
-                } else if let Some(lc) = LEVEL_CODES.iter().find(|p| **p == c) {
-                    match self.level_of(r, "bodySite") {
-                        Ok(Some(l)) => Some(Slot::Level(l, lc)),
-                        Ok(None) => {
-                            self.issue(
-                                IssueSeverity::Warning,
-                                IssueCode::MissingLevel,
-                                r,
-                                "bodySite",
-                                "a vertebral finding without a vertebral level; not used",
-                            );
-                            None
-                        }
-                        Err(()) => None,
-                    }
-                } else {
-                    self.issue(
-                        IssueSeverity::Warning,
-                        IssueCode::InvalidValue,
-                        r,
-                        "code",
-                        "unknown code of the ovcf-observation CodeSystem; not used",
-                    );
-                    None
-                }
-            } else {
-                None
-            };
-            let Some(slot) = slot else { continue };
+            }
+            if found.is_empty() {
+                continue;
+            }
+            // FHIR observation-status: only final/amended/corrected are results to act on;
+            // entered-in-error and cancelled are not results at all.
             match r.get("status").and_then(Value::as_str) {
                 Some("final" | "amended" | "corrected") | None => {}
-                Some(_) => {
+                Some(st @ ("entered-in-error" | "cancelled")) => {
                     self.issue(
                         IssueSeverity::Information,
-                        IssueCode::NotUsed,
+                        IssueCode::NotFinal,
                         r,
                         "status",
-                        "observation is not final/amended/corrected; not used",
+                        format!("observation {st}: ignored"),
                     );
+                    continue;
+                }
+                Some(st) => {
+                    for (slot, ..) in &found {
+                        let field = slot_field(slot);
+                        let msg = format!(
+                            "observation status {st} (not final/amended/corrected): not used"
+                        );
+                        match field {
+                            Some(f) => self.value_issue(
+                                IssueSeverity::Warning,
+                                IssueCode::NotFinal,
+                                r,
+                                "status",
+                                f,
+                                None,
+                                None,
+                                msg,
+                            ),
+                            None => self.issue(
+                                IssueSeverity::Information,
+                                IssueCode::NotFinal,
+                                r,
+                                "status",
+                                msg,
+                            ),
+                        }
+                    }
                     continue;
                 }
             }
@@ -707,17 +808,114 @@ impl Mapper {
                 Ok(d) => d,
                 Err(()) => continue,
             };
-            out.push(Obs { slot, res: r, date });
+            for (slot, val, at, rank, side) in found {
+                out.push(Obs {
+                    slot,
+                    res: r,
+                    val,
+                    at,
+                    date,
+                    rank,
+                    side,
+                });
+            }
         }
         out
     }
 
+    /// The slot of an Observation or of one of its components (`el`), with rank and side.
+    fn slot_of(&mut self, r: &Value, el: &Value, at: &str) -> Option<(Slot, u8, Option<Side>)> {
+        let code = el.get("code");
+        for c in fhir::codings(code) {
+            if c.system == codes::OVCF_OBSERVATION {
+                return self.own_slot(r, c.code).map(|s| (s, 1, None));
+            }
+            if let Some(def) = self.map.observation(c.system, c.code) {
+                let slot = match def.field {
+                    Field::Pain => match self.level_of(r, "bodySite") {
+                        Ok(l) => Slot::Pain(l),
+                        Err(()) => return None,
+                    },
+                    Field::FemoralNeckT if def.needs_site == Some(SiteNeed::FemoralNeck) => {
+                        let site = r.get("bodySite").or_else(|| el.get("bodySite"));
+                        if self.is_femoral_neck(site) {
+                            Slot::Field(Field::FemoralNeckT)
+                        } else if self.is_total_hip(site) {
+                            Slot::Field(Field::TotalHipT)
+                        } else {
+                            self.value_issue(
+                                IssueSeverity::Warning,
+                                IssueCode::MissingLevel,
+                                r,
+                                &format!("{at}bodySite"),
+                                Field::FemoralNeckT,
+                                quantity_text(el),
+                                None,
+                                "DXA femur T-score without a femoral-neck or total-hip bodySite: the region is not known; not used",
+                            );
+                            return None;
+                        }
+                    }
+                    f => Slot::Field(f),
+                };
+                return Some((slot, def.rank, def.side));
+            }
+            if let Some(reason) = self.map.unused(c.system, c.code) {
+                self.issue(
+                    IssueSeverity::Information,
+                    IssueCode::KnownUnused,
+                    r,
+                    &format!("{at}code"),
+                    format!("{} {}: {}; not read", c.system, c.code, unused_text(reason)),
+                );
+                return None;
+            }
+        }
+        None
+    }
+
+    /// An own ovcf-observation code.
+    fn own_slot(&mut self, r: &Value, c: &str) -> Option<Slot> {
+        if let Some(pc) = PATIENT_CODES.iter().find(|p| **p == c) {
+            Some(Slot::Patient(pc))
+        } else if let Some(lc) = LEVEL_CODES.iter().find(|p| **p == c) {
+            match self.level_of(r, "bodySite") {
+                Ok(Some(l)) => Some(Slot::Level(l, lc)),
+                Ok(None) => {
+                    self.issue(
+                        IssueSeverity::Warning,
+                        IssueCode::MissingLevel,
+                        r,
+                        "bodySite",
+                        "a vertebral finding without a vertebral level; not used",
+                    );
+                    None
+                }
+                Err(()) => None,
+            }
+        } else {
+            self.issue(
+                IssueSeverity::Warning,
+                IssueCode::InvalidValue,
+                r,
+                "code",
+                "unknown code of the ovcf-observation CodeSystem; not used",
+            );
+            None
+        }
+    }
+
     fn is_femoral_neck(&self, body_site: Option<&Value>) -> bool {
         fhir::has_coding(body_site, codes::SNOMED, codes::SNOMED_FEMORAL_NECK)
-            || fhir::cc_text(body_site).is_some_and(|t| {
-                let t = t.to_lowercase();
+            || site_text(body_site).is_some_and(|t| {
                 t.contains("femoral neck") || t.contains("neck of femur") || t.contains("股骨颈")
             })
+    }
+
+    fn is_total_hip(&self, body_site: Option<&Value>) -> bool {
+        site_text(body_site).is_some_and(|t| {
+            t.contains("total hip") || t.contains("total femur") || t.contains("全髋")
+        })
     }
 
     /// The vertebral level of a CodeableConcept element (SNOMED vertebra code, or text/display
@@ -802,53 +1000,137 @@ impl Mapper {
         }
     }
 
-    /// A numeric value checked against its slot's range and units.
+    /// A numeric value checked against its slot's range and units (labs, DXA and pain: units
+    /// and conversions from the code map; own codes: their fixed units).
     fn number(&mut self, o: &Obs<'_>) -> Option<f64> {
         let spec = num_spec(&o.slot);
+        let field = slot_field(&o.slot);
         let r = o.res;
-        let (path, value) = if let Some(q) = r.get("valueQuantity") {
-            let unit = q
-                .get("code")
-                .or_else(|| q.get("unit"))
-                .and_then(Value::as_str)
-                .map(norm_unit);
-            if let Some(u) = unit
-                && !u.is_empty()
-                && !spec.units.contains(&u.as_str())
-            {
-                self.issue(
-                    IssueSeverity::Error,
-                    IssueCode::UnsupportedUnit,
-                    r,
-                    "valueQuantity.code",
-                    format!("unit not accepted; accepted: {}", spec.units.join(", ")),
+        let v = o.val;
+        let at = o.at.as_str();
+        // The value as written is built only when something is reported.
+        let report = |m: &mut Self, sev, code, path: String, msg: String| match field {
+            Some(f) => m.value_issue(sev, code, r, &path, f, quantity_text(v), o.date, msg),
+            None => m.issue(sev, code, r, &path, msg),
+        };
+        let mut factor = 1.0;
+        let (path, value) = if let Some(q) = v.get("valueQuantity") {
+            if let Some(cmp) = q.get("comparator").and_then(Value::as_str) {
+                report(
+                    self,
+                    IssueSeverity::Warning,
+                    IssueCode::UnreadableValue,
+                    format!("{at}valueQuantity.comparator"),
+                    format!(
+                        "a bound ({cmp} value), not a measured value: not used (never read as the number)"
+                    ),
                 );
                 return None;
             }
-            ("valueQuantity.value", q.get("value"))
-        } else if let Some(v) = r.get("valueInteger") {
-            ("valueInteger", Some(v))
+            // UCUM code first, else the unit text.
+            let unit = q
+                .get("code")
+                .and_then(Value::as_str)
+                .filter(|c| !c.trim().is_empty())
+                .or_else(|| q.get("unit").and_then(Value::as_str));
+            match field {
+                Some(f) => match self.map.unit(f, unit) {
+                    UnitRead::Factor(x) => factor = x,
+                    UnitRead::Refused => {
+                        // A UCUM code the map does not know may still come with a known text.
+                        let text = q.get("unit").and_then(Value::as_str);
+                        match self.map.unit(f, text) {
+                            UnitRead::Factor(x) if text.is_some() => factor = x,
+                            _ => {
+                                report(
+                                    self,
+                                    IssueSeverity::Error,
+                                    IssueCode::UnsupportedUnit,
+                                    format!("{at}valueQuantity.code"),
+                                    format!(
+                                        "unit not recognised for {}; accepted: {} (or convertible units in knowledge/fhir-codes.toml); not used",
+                                        f.path(),
+                                        self.map.canonical_unit(f)
+                                    ),
+                                );
+                                return None;
+                            }
+                        }
+                    }
+                },
+                None => {
+                    let u = unit.map(codemap::norm_unit);
+                    if let Some(u) = u
+                        && !u.is_empty()
+                        && !spec.units.contains(&u.as_str())
+                    {
+                        report(
+                            self,
+                            IssueSeverity::Error,
+                            IssueCode::UnsupportedUnit,
+                            format!("{at}valueQuantity.code"),
+                            format!("unit not accepted; accepted: {}", spec.units.join(", ")),
+                        );
+                        return None;
+                    }
+                }
+            }
+            (format!("{at}valueQuantity.value"), q.get("value"))
+        } else if let Some(x) = v.get("valueInteger") {
+            if let Some(f) = field
+                && self.map.unit(f, None) == UnitRead::Refused
+            {
+                report(
+                    self,
+                    IssueSeverity::Error,
+                    IssueCode::UnsupportedUnit,
+                    format!("{at}valueInteger"),
+                    format!(
+                        "a number without a unit; {} needs one ({}); not used",
+                        f.path(),
+                        self.map.canonical_unit(f)
+                    ),
+                );
+                return None;
+            }
+            (format!("{at}valueInteger"), Some(x))
+        } else if v.get("valueString").is_some() {
+            report(
+                self,
+                IssueSeverity::Error,
+                IssueCode::UnreadableValue,
+                format!("{at}valueString"),
+                "value given as text (valueString): not read as a number; record valueQuantity"
+                    .to_string(),
+            );
+            return None;
         } else {
-            if r.get("dataAbsentReason").is_none() {
-                self.issue(
+            if v.get("dataAbsentReason").is_none() && r.get("dataAbsentReason").is_none() {
+                report(
+                    self,
                     IssueSeverity::Error,
                     IssueCode::InvalidValue,
-                    r,
-                    "value[x]",
-                    "expected valueQuantity or valueInteger",
+                    format!("{at}value[x]"),
+                    "expected valueQuantity or valueInteger".to_string(),
                 );
             }
             return None;
         };
-        let Some(x) = value.and_then(Value::as_f64).filter(|x| x.is_finite()) else {
-            self.issue(
+        let Some(raw) = value.and_then(Value::as_f64).filter(|x| x.is_finite()) else {
+            report(
+                self,
                 IssueSeverity::Error,
                 IssueCode::InvalidValue,
-                r,
                 path,
-                "not a number",
+                "not a number".to_string(),
             );
             return None;
+        };
+        // Converted values are rounded to 2 decimals (no false precision from the factor).
+        let x = if factor == 1.0 {
+            raw
+        } else {
+            (raw * factor * 100.0).round() / 100.0
         };
         let below = if spec.min_exclusive {
             x <= spec.min
@@ -856,10 +1138,10 @@ impl Mapper {
             x < spec.min
         };
         if below || x > spec.max {
-            self.issue(
+            report(
+                self,
                 IssueSeverity::Error,
                 IssueCode::OutOfRange,
-                r,
                 path,
                 format!(
                     "outside the accepted range {}{}–{}",
@@ -871,12 +1153,12 @@ impl Mapper {
             return None;
         }
         if spec.integer && x.fract() != 0.0 {
-            self.issue(
+            report(
+                self,
                 IssueSeverity::Error,
                 IssueCode::InvalidValue,
-                r,
                 path,
-                "expected a whole number",
+                "expected a whole number".to_string(),
             );
             return None;
         }
@@ -965,9 +1247,166 @@ impl Mapper {
         obs.iter().filter(|o| &o.slot == slot).collect()
     }
 
-    fn latest_number(&mut self, obs: &[Obs<'_>], slot: &Slot) -> Option<f64> {
-        let sel = Self::select(obs, slot);
-        self.latest(&sel, |m, o| m.number(o))
+    /// The current value of a lab / DXA field (README "Time rules").
+    fn latest_field(&mut self, obs: &[Obs<'_>], field: Field) -> Option<f64> {
+        let sel: Vec<&Obs<'_>> = obs
+            .iter()
+            .filter(|o| o.slot == Slot::Field(field))
+            .collect();
+        self.pick_current(&sel, field, None)
+    }
+
+    /// Time rules for labs, DXA and pain: a value needs a day; values before `not_before`
+    /// (the fracture's onset, for pain) do not count; the latest day wins; a latest day older
+    /// than the field's window is stale (reported, not used); on the latest day the lowest rank
+    /// wins; different values of one rank are a conflict, except DXA left/right, where the lower
+    /// T-score is used.
+    fn pick_current(
+        &mut self,
+        obs: &[&Obs<'_>],
+        field: Field,
+        not_before: Option<Date>,
+    ) -> Option<f64> {
+        let mut vals: Vec<(Date, u8, Option<Side>, f64, &Obs<'_>)> = Vec::new();
+        for o in obs {
+            let Some(x) = self.number(o) else { continue };
+            let Some(d) = o.date else {
+                self.value_issue(
+                    IssueSeverity::Warning,
+                    IssueCode::Stale,
+                    o.res,
+                    "effective[x]",
+                    field,
+                    quantity_text(o.val),
+                    None,
+                    "no effective date (or only a month): how current the value is cannot be known; not used",
+                );
+                continue;
+            };
+            if let Some(nb) = not_before
+                && d < nb
+            {
+                self.value_issue(
+                    IssueSeverity::Warning,
+                    IssueCode::BeforeOnset,
+                    o.res,
+                    "effective[x]",
+                    field,
+                    quantity_text(o.val),
+                    Some(d),
+                    "dated before the fracture's onset: it does not describe this fracture; not used",
+                );
+                continue;
+            }
+            vals.push((d, o.rank, o.side, x, o));
+        }
+        let top = vals.iter().map(|v| v.0).max()?;
+        if let Some(w) = self.map.window_days(field)
+            && top.days_until(self.as_of) > i64::from(w)
+        {
+            let latest = vals.iter().find(|v| v.0 == top)?;
+            let others = vals.len() - 1;
+            self.value_issue(
+                IssueSeverity::Warning,
+                IssueCode::Stale,
+                latest.4.res,
+                "effective[x]",
+                field,
+                quantity_text(latest.4.val),
+                Some(top),
+                format!(
+                    "older than {w} days (the window for {}, knowledge/fhir-codes.toml): stale, not used{}",
+                    field.path(),
+                    if others > 0 {
+                        format!("; {others} older value(s) likewise")
+                    } else {
+                        String::new()
+                    }
+                ),
+            );
+            return None;
+        }
+        let best_rank = vals.iter().filter(|v| v.0 == top).map(|v| v.1).min()?;
+        let best: Vec<&(Date, u8, Option<Side>, f64, &Obs<'_>)> = vals
+            .iter()
+            .filter(|v| v.0 == top && v.1 == best_rank)
+            .collect();
+        let first = *best.first()?;
+        if best.iter().all(|v| v.3 == first.3) {
+            return Some(first.3);
+        }
+        let sides: BTreeSet<u8> = best.iter().filter_map(|v| v.2.map(|s| s as u8)).collect();
+        let per_side_consistent = best
+            .iter()
+            .all(|v| v.2.is_some() && best.iter().filter(|w| w.2 == v.2).all(|w| w.3 == v.3));
+        if field.is_dxa() && sides.len() == 2 && per_side_consistent {
+            let low = best.iter().map(|v| v.3).fold(f64::INFINITY, f64::min);
+            self.value_issue(
+                IssueSeverity::Information,
+                IssueCode::Conflict,
+                first.4.res,
+                "value[x]",
+                field,
+                None,
+                Some(top),
+                "left and right differ on the same day: the lower T-score is used (ISCD: the lowest T-score decides; provisional)",
+            );
+            return Some(low);
+        }
+        self.value_issue(
+            IssueSeverity::Warning,
+            IssueCode::Conflict,
+            first.4.res,
+            "value[x]",
+            field,
+            None,
+            Some(top),
+            "differs from another observation of the same date and kind; neither used",
+        );
+        None
+    }
+
+    /// Every value the engine reads that FHIR did not supply, reported (never assumed).
+    fn report_absent(&mut self, p: &PartialRequest) {
+        let labs = p.labs.unwrap_or_default();
+        let absent = |m: &mut Self, field: &str, msg: &str| {
+            m.issues.push(
+                MappingIssue::new(
+                    IssueSeverity::Information,
+                    IssueCode::Absent,
+                    "AssessmentRequest",
+                    field,
+                    msg,
+                )
+                .with_field(field),
+            );
+        };
+        if labs.egfr_ml_min.is_none() && labs.crcl_ml_min.is_none() {
+            absent(
+                self,
+                Field::Egfr.path(),
+                "no usable eGFR or creatinine clearance: renal function is unknown (not assumed normal)",
+            );
+        }
+        if labs.calcium_mmol_l.is_none() {
+            absent(self, Field::Calcium.path(), "no usable serum calcium");
+        }
+        if labs.vitamin_d_nmol_l.is_none() {
+            absent(self, Field::VitaminD.path(), "no usable 25(OH)D");
+        }
+        let dxa = p.bone_density.as_ref().and_then(|b| b.dxa);
+        if dxa.is_none_or(|d| d == Dxa::default()) {
+            absent(self, "bone_density.dxa", "no usable DXA T-score");
+        }
+        for f in &p.fractures {
+            if f.pain_vas.is_none() {
+                absent(
+                    self,
+                    Field::Pain.path(),
+                    &format!("no usable pain score for {}", f.level.as_str()),
+                );
+            }
+        }
     }
 
     fn patient_observations(&mut self, obs: &[Obs<'_>], p: &mut PartialPatient) {
@@ -1051,10 +1490,25 @@ impl Mapper {
             .copied()
             .filter(|r| fhir::resource_type(r) == Some("Condition"))
         {
-            let is_fracture = fhir::codings(r.get("code"))
+            let kinds: Vec<FractureKind> = fhir::codings(r.get("code"))
                 .iter()
-                .any(|c| codes::is_vertebral_fracture(c.system, c.code));
-            if !is_fracture || !self.condition_current(r) {
+                .filter_map(|c| self.map.fracture(c.system, c.code))
+                .collect();
+            if kinds.is_empty() || !self.condition_current(r) {
+                continue;
+            }
+            if !kinds.contains(&FractureKind::Osteoporotic) {
+                self.traumatic += 1;
+                self.issues.push(
+                    MappingIssue::new(
+                        IssueSeverity::Warning,
+                        IssueCode::NotAssessed,
+                        fhir::label(r),
+                        "code",
+                        "vertebral fracture coded as trauma (ICD-10 S22.0/S32.0): not assessed as an osteoporotic fracture; if it was a low-energy fracture (fall from standing height or less), code it M80.08/M48.5",
+                    )
+                    .with_field("fractures"),
+                );
                 continue;
             }
             let sites = r.get("bodySite").and_then(Value::as_array);
@@ -1065,12 +1519,15 @@ impl Mapper {
             found.sort();
             found.dedup();
             if found.is_empty() {
-                self.issue(
-                    IssueSeverity::Warning,
-                    IssueCode::MissingLevel,
-                    r,
-                    "bodySite",
-                    "vertebral fracture without a vertebral level (T1–L5): decisions that depend on the level are withheld",
+                self.issues.push(
+                    MappingIssue::new(
+                        IssueSeverity::Warning,
+                        IssueCode::MissingLevel,
+                        fhir::label(r),
+                        "bodySite",
+                        "vertebral fracture without a vertebral level (T1–L5): decisions that depend on the level are withheld",
+                    )
+                    .with_field("fractures"),
                 );
                 let onset = self.onset_days(r);
                 self.unlevelled.push(onset);
@@ -1087,15 +1544,13 @@ impl Mapper {
             let onset_days = if onsets.iter().all(|o| *o == first) {
                 first
             } else {
-                self.issues.push(MappingIssue {
-                    severity: IssueSeverity::Warning,
-                    code: IssueCode::Conflict,
-                    resource: "Condition".into(),
-                    path: "onsetDateTime".into(),
-                    message: format!(
-                        "fracture conditions at {level} give different onsets; onset not used"
-                    ),
-                });
+                self.issues.push(MappingIssue::new(
+                    IssueSeverity::Warning,
+                    IssueCode::Conflict,
+                    "Condition",
+                    "onsetDateTime",
+                    format!("fracture conditions at {level} give different onsets; onset not used"),
+                ));
                 None
             };
             let mut f = blank_fracture(level);
@@ -1163,7 +1618,8 @@ impl Mapper {
             .iter()
             .filter(|o| o.slot == Slot::Pain(Some(level)) || o.slot == Slot::Pain(None))
             .collect();
-        f.pain_vas = self.latest(&pain, |m, o| m.number(o));
+        let onset = f.onset_days.map(|d| self.as_of.add_days(-i64::from(d)));
+        f.pain_vas = self.pick_current(&pain, Field::Pain, onset);
         f.height_loss_pct = self.latest(&sel(own::HEIGHT_LOSS_PCT), |m, o| m.number(o));
         f.kyphotic_angle_deg = self.latest(&sel(own::KYPHOTIC_ANGLE), |m, o| m.number(o));
         let h = |m: &mut Self, code| m.latest(&sel(code), |m, o| m.number(o));
@@ -1183,15 +1639,9 @@ impl Mapper {
                 });
             }
             (None, None, None) if refr.is_none() => {}
-            _ => self.issues.push(MappingIssue {
-                severity: IssueSeverity::Warning,
-                code: IssueCode::NotUsed,
-                resource: "Observation".into(),
-                path: "code".into(),
-                message: format!(
+            _ => self.issues.push(MappingIssue::new(IssueSeverity::Warning, IssueCode::NotUsed, "Observation", "code", format!(
                     "vertebral heights at {level}: anterior, middle and posterior are all needed; not used"
-                ),
-            }),
+                ))),
         }
         let mri = MriSignal {
             t1: self.latest(&sel(own::MRI_T1), |m, o| m.coded(o)),
@@ -1378,15 +1828,9 @@ impl Mapper {
             }
         }
         if not_atc > 0 {
-            self.issues.push(MappingIssue {
-                severity: IssueSeverity::Information,
-                code: IssueCode::NotUsed,
-                resource: "MedicationRequest".into(),
-                path: "medicationCodeableConcept".into(),
-                message: format!(
-                    "{not_atc} medication record(s) without an ATC code of a drug the engine uses; not read"
-                ),
-            });
+            self.issues.push(MappingIssue::new(IssueSeverity::Information, IssueCode::NotUsed, "MedicationRequest", "medicationCodeableConcept", format!(
+                    "{not_atc} medication record(s) without an ATC, RxNorm or local code of a drug the engine uses; not read"
+                )));
         }
         for m in &mut out {
             if let Some(d) = last_dose.get(&m.drug)
@@ -1487,8 +1931,8 @@ impl Mapper {
         }
     }
 
-    /// The drug of a medication resource by ATC: `Ok(None)` when not ATC-coded or not a drug the
-    /// engine uses.
+    /// The drug of a medication resource from its codings (ATC, RxNorm or a local code of the
+    /// code map): `Ok(None)` when no coding names a drug the engine uses.
     fn drug_of(&mut self, r: &Value, meds: &BTreeMap<String, &Value>) -> Result<Option<Drug>, ()> {
         let cc = if let Some(cc) = r.get("medicationCodeableConcept") {
             Some(cc)
@@ -1510,12 +1954,10 @@ impl Mapper {
         } else {
             None
         };
-        let atc: Vec<&str> = fhir::codings(cc)
+        let drugs: BTreeSet<Drug> = fhir::codings(cc)
             .into_iter()
-            .filter(|c| c.system == codes::ATC)
-            .map(|c| c.code)
+            .filter_map(|c| self.map.drug(c.system, c.code))
             .collect();
-        let drugs: BTreeSet<Drug> = atc.iter().filter_map(|c| codes::atc_drug(c)).collect();
         match drugs.len() {
             0 => Ok(None),
             1 => Ok(drugs.into_iter().next()),
@@ -1525,7 +1967,7 @@ impl Mapper {
                     IssueCode::Conflict,
                     r,
                     "medicationCodeableConcept",
-                    "ATC codes of different drugs; not used",
+                    "codes of different drugs (ATC/RxNorm/local); not used",
                 );
                 Err(())
             }
@@ -1609,13 +2051,13 @@ impl Mapper {
         performed.sort_by_key(|(d, _)| *d);
         planned.sort_by_key(|(d, _)| *d);
         if performed.len() > 1 || (performed.is_empty() && planned.len() > 1) {
-            self.issues.push(MappingIssue {
-                severity: IssueSeverity::Information,
-                code: IssueCode::NotUsed,
-                resource: "Procedure".into(),
-                path: "code".into(),
-                message: "several augmentation procedures; the latest is used".into(),
-            });
+            self.issues.push(MappingIssue::new(
+                IssueSeverity::Information,
+                IssueCode::NotUsed,
+                "Procedure",
+                "code",
+                "several augmentation procedures; the latest is used",
+            ));
         }
         performed
             .pop()
@@ -1656,6 +2098,30 @@ impl Mapper {
                 None
             }
         }
+    }
+}
+
+/// The drug a (draft) medication resource names: `medicationCodeableConcept`, or a contained
+/// Medication's `code`, read with the code map in use (ATC, RxNorm, local codes). `None` when
+/// no coding names a drug the engine uses or codings name different drugs.
+pub fn medication_drug(r: &Value) -> Option<Drug> {
+    let map = codemap::active();
+    let cc = r.get("medicationCodeableConcept").or_else(|| {
+        let reference = fhir::reference(r.get("medicationReference"))?;
+        let id = reference.strip_prefix('#')?;
+        r.get("contained")?
+            .as_array()?
+            .iter()
+            .find(|c| c.get("id").and_then(Value::as_str) == Some(id))?
+            .get("code")
+    });
+    let drugs: BTreeSet<Drug> = fhir::codings(cc)
+        .into_iter()
+        .filter_map(|c| map.drug(c.system, c.code))
+        .collect();
+    match drugs.len() {
+        1 => drugs.into_iter().next(),
+        _ => None,
     }
 }
 
@@ -1750,6 +2216,55 @@ fn medication_index<'a>(resources: &[&'a Value]) -> BTreeMap<String, &'a Value> 
         }
     }
     out
+}
+
+/// The value of an element as written (`25 mL/min/1.73m2`, `"text"`), for the clinician's
+/// data-quality list.
+fn quantity_text(el: &Value) -> Option<String> {
+    if let Some(q) = el.get("valueQuantity") {
+        let v = q.get("value").map(|v| match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })?;
+        let cmp = q.get("comparator").and_then(Value::as_str).unwrap_or("");
+        let unit = q
+            .get("unit")
+            .and_then(Value::as_str)
+            .or_else(|| q.get("code").and_then(Value::as_str))
+            .unwrap_or("");
+        return Some(format!("{cmp}{v} {unit}").trim().to_string());
+    }
+    if let Some(v) = el.get("valueInteger") {
+        return Some(v.to_string());
+    }
+    el.get("valueString")
+        .and_then(Value::as_str)
+        .map(|s| format!("\"{}\"", s.chars().take(40).collect::<String>()))
+}
+
+/// The lower-case text of a bodySite (text, else the displays).
+fn site_text(site: Option<&Value>) -> Option<String> {
+    let mut t: String = fhir::cc_text(site).unwrap_or("").to_lowercase();
+    for c in fhir::codings(site) {
+        t.push(' ');
+        t.push_str(&c.display.to_lowercase());
+    }
+    (!t.trim().is_empty()).then_some(t)
+}
+
+fn unused_text(r: codemap::UnusedReason) -> &'static str {
+    match r {
+        codemap::UnusedReason::BmdNotTScore => {
+            "a bone mineral density in g/cm², not a T-score (the engine classifies by T-score)"
+        }
+        codemap::UnusedReason::ZScore => "a Z-score, not a T-score",
+        codemap::UnusedReason::CreatinineNotClearance => {
+            "serum creatinine; eGFR/CrCl is not computed here (ask the laboratory to report eGFR)"
+        }
+        codemap::UnusedReason::IonisedCalcium => {
+            "ionised calcium, not total/albumin-corrected calcium"
+        }
+    }
 }
 
 fn blank_fracture(level: Level) -> FractureInput {

@@ -298,7 +298,7 @@ pub fn request_to_bundle(
     if let Some(e) = req.labs.and_then(|l| l.egfr_ml_min) {
         entries.push(json!({
             "resourceType": "Observation", "id": nid("egfr"), "status": "final",
-            "code": {"coding": [{"system": codes::LOINC, "code": codes::LOINC_EGFR[0]}]},
+            "code": {"coding": [{"system": codes::LOINC, "code": codes::LOINC_EGFR_OUT}]},
             "subject": subject, "effectiveDateTime": day,
             "valueQuantity": {"value": e, "system": codes::UCUM, "code": "mL/min/{1.73_m2}"},
         }));

@@ -309,8 +309,24 @@ fn drug_orders_against_the_drug_plan() {
     );
     assert_eq!(cards.len(), 1);
     assert_critical_with_choices(&cards[0]);
-    // A recommended drug: no card.
-    let req = vignette("pkp-fit-l1-wedge");
+    // A recommended drug with renal function unknown (this vignette has no eGFR/CrCl) and that
+    // the engine avoids with low renal function: a warning asks for renal function (issue 11).
+    let mut req = vignette("pkp-fit-l1-wedge");
+    let report = assess(&req, req.as_of.expect("as_of")).expect("assessed");
+    let first = report.pharmacotherapy.recommended[0];
+    let atc = ovcf_fhir::codes::drug_atc(first).expect("atc");
+    let cards = order_sign_cards(&[draft_mr(atc)], &report, &req, Lang::Zh);
+    assert_eq!(cards.len(), 1);
+    assert_eq!(
+        cards[0].source.topic.as_ref().map(|t| t.code.as_str()),
+        Some("renal_function_unknown")
+    );
+    assert_eq!(cards[0].indicator, ovcf_fhir::Indicator::Warning);
+    // With renal function known and normal: no card.
+    req.labs = Some(ovcf_core::request::Labs {
+        egfr_ml_min: Some(75.0),
+        ..req.labs.unwrap_or_default()
+    });
     let report = assess(&req, req.as_of.expect("as_of")).expect("assessed");
     let first = report.pharmacotherapy.recommended[0];
     let atc = ovcf_fhir::codes::drug_atc(first).expect("atc");

@@ -14,6 +14,9 @@ use ovcf_fhir::{assess_mapped, map_bundle};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
+#[path = "corpus/real_ehr.rs"]
+mod real_ehr;
+
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }

@@ -190,6 +190,40 @@ async fn no_prefetch_and_no_fhir_server_is_412_with_an_operation_outcome() {
     assert_eq!(a.json()["resourceType"], "OperationOutcome");
 }
 
+/// Every discovery template key answered (empty searchsets), the patient without a vertebral
+/// fracture: 200 with no cards and the mapping report in the extension (CDS Hooks 2.0 reserves
+/// 412 for data that cannot be retrieved). A fracture coded as trauma: one info card.
+#[tokio::test]
+async fn a_patient_without_a_vertebral_fracture_is_200_with_no_cards() {
+    let (app, _) = setup();
+    let mut pre = serde_json::Map::new();
+    for key in ovcf_fhir::discovery::prefetch_templates().into_keys() {
+        pre.insert(key, bundle(&[]));
+    }
+    pre.insert(
+        "patient".into(),
+        json!({"resourceType": "Patient", "id": "p1", "gender": "female", "birthDate": "1950-05-01"}),
+    );
+    let mut body = call("patient-view", json!({"patientId": "p1"}), false);
+    body["prefetch"] = Value::Object(pre.clone());
+    let a = post(&app, PV, Some(&jwt(PV)), &body).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text());
+    let j = a.json();
+    assert_eq!(j["cards"], json!([]));
+    assert!(j["extension"]["org.ovcf-pathway.mapping"]["issues"].is_array());
+    // Traumatic S32.0 only: one data-quality card, still 200.
+    let fx = json!({"resourceType": "Condition", "id": "c9", "subject": {"reference": "Patient/p1"},
+        "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "S32.010A"}]},
+        "bodySite": [{"text": "L1"}], "onsetDateTime": days_ago(10)});
+    pre.insert("conditions".into(), bundle(&[fx]));
+    body["prefetch"] = Value::Object(pre);
+    let a = post(&app, PV, Some(&jwt(PV)), &body).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text());
+    let cards = a.json()["cards"].as_array().cloned().unwrap_or_default();
+    assert_eq!(cards.len(), 1);
+    assert_eq!(cards[0]["source"]["topic"]["code"], "data_quality");
+}
+
 #[tokio::test]
 async fn wrong_hook_unknown_service_and_bad_bodies() {
     let (app, _) = setup();

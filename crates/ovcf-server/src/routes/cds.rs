@@ -253,7 +253,7 @@ fn hook_of(service: &str) -> Option<&'static str> {
         (status = 400, description = "Malformed JSON or wrong hook", body = crate::error::ErrorBody),
         (status = 401, description = "Missing or invalid client JWT", body = crate::error::ErrorBody),
         (status = 404, description = "Unknown service", body = crate::error::ErrorBody),
-        (status = 412, description = "Neither prefetch nor the FHIR server supplied what a decision needs (OperationOutcome)"),
+        (status = 412, description = "Prefetch keys missing and no FHIR server to fetch them, so what a decision needs could not be obtained (OperationOutcome); a patient without a vertebral fracture is 200 with no cards"),
         (status = 422, description = "The hook request breaks the CDS Hooks schema or the FHIR data have bad values", body = crate::error::ErrorBody),
     ))]
 pub async fn call_service(
@@ -330,9 +330,22 @@ async fn call_service_checked(
                 .into_response());
         }
     }
-    let mapped = ovcf_fhir::map_hook_request(&request, today);
+    let mut mapped = ovcf_fhir::map_hook_request(&request, today);
+    let unobtained = ovcf_fhir::quality::unobtained_prefetch(&request);
+    ovcf_fhir::quality::report_unobtained(&mut mapped, &unobtained);
     let assessment = match ovcf_fhir::assess_mapped(&mapped) {
         Ok(a) => a,
+        // The data were obtained and there is nothing to assess (most charts: no vertebral
+        // fracture): 200 with `cards: []`, or one data-quality card (CDS Hooks 2.0 reserves 412
+        // for data that cannot be retrieved).
+        Err(FhirAssessError::Insufficient(_)) if unobtained.is_empty() => {
+            return Ok(Json(CardResponse {
+                cards: ovcf_fhir::quality::no_assessment_cards(&mapped, lang),
+                system_actions: Vec::new(),
+                extension: Some(ovcf_fhir::quality::extension(&mapped)),
+            })
+            .into_response());
+        }
         Err(e @ (FhirAssessError::Insufficient(_) | FhirAssessError::Invalid(_))) => {
             // 412: neither prefetch nor the FHIR server supplied what a decision needs; 422: the
             // data they supplied have bad values (named in the OperationOutcome, never repaired).
@@ -351,7 +364,14 @@ async fn call_service_checked(
         Err(FhirAssessError::Engine(e)) => return Err(ApiError::internal(&e).into_response()),
     };
     let cards: Vec<Card> = if id == PATIENT_VIEW_ID {
-        ovcf_fhir::patient_view_cards_for(&assessment, lang, state.public_base_url(), &patient_id)
+        let mut cards = ovcf_fhir::patient_view_cards_for(
+            &assessment,
+            lang,
+            state.public_base_url(),
+            &patient_id,
+        );
+        ovcf_fhir::quality::append_to_plan_card(&mut cards, &mapped, lang);
+        cards
     } else {
         // With neurology missing, the request is used only to read the medications (the report
         // decides); see ovcf-fhir's README.
@@ -385,6 +405,7 @@ async fn call_service_checked(
     Ok(Json(CardResponse {
         cards,
         system_actions: Vec::new(),
+        extension: Some(ovcf_fhir::quality::extension(&mapped)),
     })
     .into_response())
 }
