@@ -22,8 +22,9 @@
 //! - sections that still differ (perioperative, adjacent-fracture risk, follow-up, bone density,
 //!   pharmacotherapy) are listed in [`FhirAssessment::dependent_sections`] and keep the value of
 //!   the run whose alerts are a subset of all others' (`none`) — callers (cards) must not present
-//!   them as decisions. In practice bone density, the drug plan and its contraindications do not
-//!   depend on neurology (tests check it).
+//!   them as decisions. Bone density does not depend on neurology (tests check it); since
+//!   revision 3 the drug plan can (rule 11.5 defers a new bisphosphonate or PTH analogue on a
+//!   surgical referral), and is then listed as dependent.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
