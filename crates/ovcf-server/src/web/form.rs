@@ -278,6 +278,8 @@ pub const LAYOUT: &[Group] = &[
             ("labs.vitamin_d_nmol_l", Some("unit.nmol_l")),
             ("labs.p1np_ug_l", Some("unit.ug_l")),
             ("labs.ctx_ng_ml", Some("unit.ng_ml")),
+            ("clearances.ckd_mbd", None),
+            ("clearances.dental", None),
         ],
     ),
     (
