@@ -538,24 +538,11 @@ impl Builder<'_> {
             .explanation
             .iter()
             .filter(|e| e.decision == decision && e.outcome == Outcome::Applied)
+            // The basis is said in words only; rule ids and their facts belong to the decision
+            // trace (`--explain`, the web page's "why" panel), never to the clinical sections.
             .filter_map(|e| {
-                let why =
-                    crate::i18n::lookup(self.lang, &format!("rule_text.{}", rule_key(&e.rule)));
-                if !self.explain {
-                    return why.map(str::to_owned);
-                }
-                let facts: Vec<String> = e
-                    .facts
-                    .iter()
-                    .map(|(k, v)| format!("{k}={}", fact_value(v)))
-                    .collect();
-                let rule = format!("{} {}", self.t("plan_field.rule"), e.rule);
-                Some(match (why, facts.is_empty()) {
-                    (Some(w), true) => format!("{w} ({rule})"),
-                    (Some(w), false) => format!("{w} ({rule}: {})", facts.join(", ")),
-                    (None, true) => rule,
-                    (None, false) => format!("{rule} ({})", facts.join(", ")),
-                })
+                crate::i18n::lookup(self.lang, &format!("rule_text.{}", rule_key(&e.rule)))
+                    .map(str::to_owned)
             })
             .collect()
     }
