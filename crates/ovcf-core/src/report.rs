@@ -907,6 +907,19 @@ pub enum FollowUpItem {
 }
 
 impl FollowUpItem {
+    /// Every item, in rule 11.22's order (the enum's `Ord`).
+    pub const ALL: [FollowUpItem; 9] = [
+        FollowUpItem::ClinicalReview,
+        FollowUpItem::Radiograph,
+        FollowUpItem::Dxa,
+        FollowUpItem::BoneTurnoverMarkers,
+        FollowUpItem::DenosumabInjection,
+        FollowUpItem::DenosumabTransition,
+        FollowUpItem::PthCourseEnd,
+        FollowUpItem::RomosozumabCourseEnd,
+        FollowUpItem::ExitPlanReview,
+    ];
+
     /// A dated drug action that anchors a merged visit (rule 11.22).
     pub fn is_dated_drug_action(self) -> bool {
         matches!(

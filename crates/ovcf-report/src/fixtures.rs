@@ -1086,17 +1086,7 @@ pub fn all_variants() -> Vec<AssessmentReport> {
     ];
     r.follow_up = vec![FollowUp {
         at_months: None,
-        items: vec![
-            FollowUpItem::ClinicalReview,
-            FollowUpItem::Radiograph,
-            FollowUpItem::Dxa,
-            FollowUpItem::BoneTurnoverMarkers,
-            FollowUpItem::DenosumabInjection,
-            FollowUpItem::DenosumabTransition,
-            FollowUpItem::PthCourseEnd,
-            FollowUpItem::RomosozumabCourseEnd,
-            FollowUpItem::ExitPlanReview,
-        ],
+        items: FollowUpItem::ALL.to_vec(),
         from: r.as_of,
         due: r.as_of,
         switch_to: Some(Drug::ZoledronicAcid),
@@ -1316,23 +1306,7 @@ pub fn referral() -> AssessmentReport {
     finish(r)
 }
 
-pub const ALL_DRUGS: [Drug; 15] = [
-    Drug::Alendronate,
-    Drug::Risedronate,
-    Drug::Ibandronate,
-    Drug::ZoledronicAcid,
-    Drug::Denosumab,
-    Drug::Teriparatide,
-    Drug::Abaloparatide,
-    Drug::Romosozumab,
-    Drug::Calcitonin,
-    Drug::Nsaid,
-    Drug::Cox2Inhibitor,
-    Drug::Opioid,
-    Drug::CalciumVitaminD,
-    Drug::Glucocorticoid,
-    Drug::Paracetamol,
-];
+pub const ALL_DRUGS: [Drug; 15] = Drug::ALL;
 
 trait ApproachAll {
     fn approach_all(&mut self, a: Approach);

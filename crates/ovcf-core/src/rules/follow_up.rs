@@ -14,18 +14,8 @@ use crate::report::{
 };
 use crate::request::Drug;
 
-/// Every item in rule 11.22's order (the enum's `Ord`); indexes the item masks below.
-const ITEMS: [FollowUpItem; 9] = [
-    FollowUpItem::ClinicalReview,
-    FollowUpItem::Radiograph,
-    FollowUpItem::Dxa,
-    FollowUpItem::BoneTurnoverMarkers,
-    FollowUpItem::DenosumabInjection,
-    FollowUpItem::DenosumabTransition,
-    FollowUpItem::PthCourseEnd,
-    FollowUpItem::RomosozumabCourseEnd,
-    FollowUpItem::ExitPlanReview,
-];
+/// Every item in rule 11.22's order; indexes the item masks below.
+const ITEMS: [FollowUpItem; 9] = FollowUpItem::ALL;
 
 fn bit(item: FollowUpItem) -> u16 {
     1 << (item as u16)
